@@ -1,0 +1,10 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] },
+  // ESM-only dependencies are compiled to CommonJS for jest's module system.
+  transformIgnorePatterns: ['/node_modules/(?!(eventsource-parser)/)'],
+  testTimeout: 20000,
+};

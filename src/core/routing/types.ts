@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { ChatRequestSchema, type ChatResponse, type ChatChunk, type Usage } from '../schema';
+import type { ErrorKind } from '../errors';
+
+export const PreferSchema = z.enum(['cost', 'latency', 'quality', 'balanced']);
+export const CapabilitySchema = z.enum(['tools', 'vision', 'json_schema']);
+
+/** The routing extension of a chat request (body `routing`, or header `x-switchyard-route`). */
+export const RoutingOptionsSchema = z.strictObject({
+  prefer: PreferSchema.optional(),
+  max_cost_usd: z.number().positive().optional(),
+  max_latency_ms: z.number().int().positive().optional(),
+  /** Abandon an upstream that has not produced its first byte in this time and try the next. */
+  max_ttft_ms: z.number().int().positive().optional(),
+  require: z.array(CapabilitySchema).optional(),
+  providers: z
+    .strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() })
+    .optional(),
+  fallback_models: z.array(z.string().min(1)).optional(),
+  /** Opt in to (or out of) the exact-match response cache for this request. */
+  cache: z.boolean().optional(),
+  /** Free-form tags that rules can match on (`when: { tag }`). */
+  tags: z.array(z.string()).optional(),
+});
+
+/** A chat request as the gateway accepts it: OpenAI's, plus `routing` and an ordered `models` list. */
+export const RoutedChatRequestSchema = ChatRequestSchema.extend({
+  routing: RoutingOptionsSchema.optional(),
+  models: z.array(z.string().min(1)).min(1).optional(),
+});
+
+export const ModelCapabilitiesSchema = z.object({
+  tools: z.boolean(),
+  json_schema: z.boolean(),
+  vision: z.boolean(),
+  streaming: z.boolean(),
+});
+
+/** Prices in USD per 1M tokens. */
+export const ModelPricingSchema = z.object({
+  input: z.number().nonnegative(),
+  cached_input: z.number().nonnegative().optional(),
+  output: z.number().nonnegative(),
+});
+
+export const CatalogModelSchema = z.object({
+  /** Unique gateway id, `provider/model`, e.g. "openai/gpt-4.1-mini". */
+  key: z.string(),
+  provider: z.string(),
+  /** The id the provider's API expects. */
+  model: z.string(),
+  aliases: z.array(z.string()).default([]),
+  pricing: ModelPricingSchema,
+  context_window: z.number().int().positive(),
+  max_output_tokens: z.number().int().positive(),
+  capabilities: ModelCapabilitiesSchema,
+  /** 0-100, higher is better; from the override file or config. */
+  quality: z.number().min(0).max(100),
+  /** Priors used until live latency is measured. */
+  latency_prior: z.object({ ttft_ms: z.number().positive(), tokens_per_second: z.number().positive() }),
+  /** Where price data came from, e.g. "genai-prices@0.1.8", "override", "config". */
+  price_source: z.string().optional(),
+});
+
+export type Prefer = z.infer<typeof PreferSchema>;
+export type Capability = z.infer<typeof CapabilitySchema>;
+export type RoutingOptions = z.infer<typeof RoutingOptionsSchema>;
+export type RoutedChatRequest = z.infer<typeof RoutedChatRequestSchema>;
+export type CatalogModel = z.infer<typeof CatalogModelSchema>;
+export type ModelPricing = z.infer<typeof ModelPricingSchema>;
+
+/** One model's place in a plan. */
+export interface PlannedCandidate {
+  key: string;
+  provider: string;
+  score: number;
+  expectedCostUsd: number;
+  expectedLatencyMs: number;
+}
+
+export interface ExcludedCandidate {
+  key: string;
+  reason: string;
+}
+
+/** The explainable routing decision `plan()` returns. */
+export interface Plan {
+  /** Ranked best first; the router tries them in this order. */
+  candidates: PlannedCandidate[];
+  excluded: ExcludedCandidate[];
+  prefer: Prefer;
+  /** Name of the config rule that fired, if any. */
+  rule?: string;
+  estimatedPromptTokens: number;
+  /** One sentence a user can read: why the first candidate. */
+  reason: string;
+}
+
+export interface Attempt {
+  key: string;
+  provider: string;
+  outcome: 'ok' | ErrorKind | 'aborted';
+  latencyMs: number;
+  ttftMs?: number;
+  status?: number;
+  message?: string;
+}
+
+/** What the caller is told about how its request was answered. */
+export interface RouteStory {
+  requestedModel: string;
+  /** Catalog key of the model that answered. */
+  model: string;
+  provider: string;
+  attempts: Attempt[];
+  costUsd: number;
+  pricing?: ModelPricing;
+  usage?: Usage;
+  cached: boolean;
+  reason: string;
+  latencyMs: number;
+  ttftMs?: number;
+  plan: Pick<Plan, 'candidates' | 'excluded' | 'prefer' | 'rule'>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overall deadline for the call, fallbacks included (ms from now). */
+  deadlineMs?: number;
+}
+
+export interface RoutedCompletion {
+  response: ChatResponse;
+  story: RouteStory;
+}
+
+/**
+ * A stream whose upstream has already produced its first chunk, so the model is known.
+ * `chunks` throws a ProviderError with `partial: true` if the upstream fails after content was sent.
+ */
+export interface RoutedStream {
+  model: string;
+  provider: string;
+  chunks: AsyncIterable<ChatChunk>;
+  /** Resolves when the stream has ended, with the final story (usage, cost). */
+  story: Promise<RouteStory>;
+}

@@ -1,0 +1,228 @@
+import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
+import { ProviderError } from '../core/errors';
+import { joinUrl, sendUpstream, type ErrorDetails } from '../core/http';
+import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage } from '../core/schema';
+
+/**
+ * How one OpenAI-shaped API deviates from OpenAI's own. The OpenAI adapter is the
+ * whole OpenAI-compatible family; presets (openai-compatible.ts) only describe quirks.
+ */
+export interface OpenAIDialect {
+  /** Where the output-token limit goes: OpenAI takes max_completion_tokens, most others max_tokens. */
+  maxTokensField: 'max_completion_tokens' | 'max_tokens';
+  /** Accepts `stream_options: { include_usage: true }`. */
+  streamUsage: boolean;
+  /** Request fields renamed on the wire, e.g. Mistral's `random_seed`. */
+  renameFields?: Record<string, string>;
+  /** Request fields the API rejects. */
+  dropFields?: string[];
+  /** The API's word for tool_choice "required" (Mistral says "any"). */
+  toolChoiceRequired?: string;
+}
+
+export const OPENAI_DIALECT: OpenAIDialect = { maxTokensField: 'max_completion_tokens', streamUsage: true };
+
+const FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+
+export function normalizeFinishReason(reason: unknown): FinishReason {
+  if (typeof reason === 'string' && FINISH_REASONS.has(reason)) return reason as FinishReason;
+  if (reason === 'model_length') return 'length';
+  if (reason === 'tool_call') return 'tool_calls';
+  return 'stop';
+}
+
+export function normalizeUsage(raw: unknown): Usage | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const u = raw as Record<string, unknown>;
+  const prompt = num(u.prompt_tokens);
+  const completion = num(u.completion_tokens);
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: num(u.total_tokens) || prompt + completion };
+  const cached = num((u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens);
+  if (cached) usage.prompt_tokens_details = { cached_tokens: cached };
+  const reasoning = num((u.completion_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens);
+  if (reasoning) usage.completion_tokens_details = { reasoning_tokens: reasoning };
+  return usage;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.round(v)) : 0;
+}
+
+/** OpenAI-style error bodies: `{"error":{"message","type","code"}}` (some servers send a bare string). */
+export function readOpenAIError(status: number, body: unknown, raw: string): ErrorDetails {
+  const err = (body as { error?: unknown } | undefined)?.error;
+  if (typeof err === 'string') return { message: err };
+  const e = (err ?? body ?? {}) as { message?: unknown; code?: unknown; type?: unknown };
+  const message = typeof e.message === 'string' ? e.message : raw.slice(0, 300) || `HTTP ${status}`;
+  const code = typeof e.code === 'string' ? e.code : typeof e.type === 'string' ? e.type : undefined;
+  if (code === 'context_length_exceeded' || code === 'string_above_max_length') return { message, code, kind: 'context_length_exceeded' };
+  if (code === 'insufficient_quota') return { message, code, kind: 'rate_limited', retryable: false };
+  if (code === 'content_filter' || code === 'content_policy_violation') return { message, code, kind: 'content_filter' };
+  return { message, code };
+}
+
+function normalizeToolCalls(raw: unknown): ChatResponse['choices'][number]['message']['tool_calls'] {
+  if (!Array.isArray(raw) || raw.length === 0) return undefined;
+  return raw.map((tc: { id?: string; function?: { name?: string; arguments?: unknown } }, i) => ({
+    id: tc.id ?? `call_${i}`,
+    type: 'function' as const,
+    function: {
+      name: tc.function?.name ?? '',
+      arguments: typeof tc.function?.arguments === 'string' ? tc.function.arguments : JSON.stringify(tc.function?.arguments ?? {}),
+    },
+  }));
+}
+
+export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: string): ChatResponse {
+  const choices = Array.isArray(raw.choices) ? raw.choices : [];
+  const response: ChatResponse = {
+    id: typeof raw.id === 'string' ? raw.id : `chatcmpl-${Date.now().toString(36)}`,
+    object: 'chat.completion',
+    created: typeof raw.created === 'number' ? raw.created : Math.floor(Date.now() / 1000),
+    model: typeof raw.model === 'string' ? raw.model : fallbackModel,
+    choices: choices.map((c: Record<string, unknown>, i: number) => {
+      const msg = (c.message ?? {}) as Record<string, unknown>;
+      const toolCalls = normalizeToolCalls(msg.tool_calls);
+      return {
+        index: typeof c.index === 'number' ? c.index : i,
+        message: {
+          role: 'assistant' as const,
+          content: typeof msg.content === 'string' ? msg.content : null,
+          refusal: typeof msg.refusal === 'string' ? msg.refusal : null,
+          ...(toolCalls ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: toolCalls && c.finish_reason === 'stop' ? 'tool_calls' : normalizeFinishReason(c.finish_reason),
+        logprobs: null,
+      };
+    }),
+  };
+  if (typeof raw.system_fingerprint === 'string') response.system_fingerprint = raw.system_fingerprint;
+  const usage = normalizeUsage(raw.usage);
+  if (usage) response.usage = usage;
+  return response;
+}
+
+export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: string): ChatChunk {
+  const choices = Array.isArray(raw.choices) ? raw.choices : [];
+  const chunk: ChatChunk = {
+    id: typeof raw.id === 'string' ? raw.id : 'chatcmpl-stream',
+    object: 'chat.completion.chunk',
+    created: typeof raw.created === 'number' ? raw.created : Math.floor(Date.now() / 1000),
+    model: typeof raw.model === 'string' ? raw.model : fallbackModel,
+    choices: choices.map((c: Record<string, unknown>, i: number) => {
+      const d = (c.delta ?? {}) as Record<string, unknown>;
+      const delta: ChatChunk['choices'][number]['delta'] = {};
+      if (d.role === 'assistant') delta.role = 'assistant';
+      if (typeof d.content === 'string') delta.content = d.content;
+      if (typeof d.refusal === 'string') delta.refusal = d.refusal;
+      if (Array.isArray(d.tool_calls)) delta.tool_calls = d.tool_calls as ChatChunk['choices'][number]['delta']['tool_calls'];
+      return {
+        index: typeof c.index === 'number' ? c.index : i,
+        delta,
+        finish_reason: c.finish_reason == null ? null : normalizeFinishReason(c.finish_reason),
+        logprobs: null,
+      };
+    }),
+  };
+  if (typeof raw.system_fingerprint === 'string') chunk.system_fingerprint = raw.system_fingerprint;
+  // Groq reports stream usage in x_groq.usage rather than `usage`.
+  const usage = normalizeUsage(raw.usage ?? (raw.x_groq as { usage?: unknown } | undefined)?.usage);
+  if (usage) chunk.usage = usage;
+  return chunk;
+}
+
+function applyDialect(req: ChatRequest, dialect: OpenAIDialect): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...req };
+  const limit = req.max_completion_tokens ?? req.max_tokens;
+  delete body.max_completion_tokens;
+  delete body.max_tokens;
+  if (limit != null) body[dialect.maxTokensField] = limit;
+  if (dialect.toolChoiceRequired && body.tool_choice === 'required') body.tool_choice = dialect.toolChoiceRequired;
+  for (const [from, to] of Object.entries(dialect.renameFields ?? {})) {
+    if (from in body) {
+      body[to] = body[from];
+      delete body[from];
+    }
+  }
+  for (const field of dialect.dropFields ?? []) delete body[field];
+  return body;
+}
+
+function parseEventData(data: string, provider: string): Record<string, unknown> {
+  try {
+    return JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    throw new ProviderError({ kind: 'upstream_error', provider, message: 'upstream sent an invalid stream event' });
+  }
+}
+
+export class OpenAIAdapter implements ProviderAdapter {
+  constructor(
+    readonly name: string = 'openai',
+    private readonly dialect: OpenAIDialect = OPENAI_DIALECT,
+  ) {}
+
+  private headers(creds: ProviderCredentials): Record<string, string> {
+    return { ...(creds.apiKey ? { authorization: `Bearer ${creds.apiKey}` } : {}), ...creds.headers };
+  }
+
+  async complete(req: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
+    const body: Record<string, unknown> = { ...applyDialect(req, this.dialect), stream: false };
+    delete body.stream_options;
+    const call = await sendUpstream({
+      provider: this.name,
+      url: joinUrl(ctx.credentials.baseUrl, '/chat/completions'),
+      headers: this.headers(ctx.credentials),
+      body,
+      ctx,
+      readError: readOpenAIError,
+    });
+    const raw = (await call.json()) as Record<string, unknown>;
+    if (raw.error) throw new ProviderError({ kind: 'upstream_error', provider: this.name, ...readOpenAIError(200, raw, '') });
+    return normalizeResponse(raw, req.model);
+  }
+
+  async *stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
+    const body: Record<string, unknown> = { ...applyDialect(req, this.dialect), stream: true };
+    if (this.dialect.streamUsage) body.stream_options = { include_usage: true };
+    else delete body.stream_options;
+    const call = await sendUpstream({
+      provider: this.name,
+      url: joinUrl(ctx.credentials.baseUrl, '/chat/completions'),
+      headers: { accept: 'text/event-stream', ...this.headers(ctx.credentials) },
+      body,
+      ctx,
+      readError: readOpenAIError,
+    });
+    let finished = false;
+    try {
+      for await (const event of call.events()) {
+        if (event.data === '[DONE]') {
+          finished = true;
+          break;
+        }
+        const data = parseEventData(event.data, this.name);
+        if (data.error) throw new ProviderError({ kind: 'upstream_error', provider: this.name, ...readOpenAIError(200, data, event.data) });
+        yield normalizeChunk(data, req.model);
+      }
+    } finally {
+      call.cancel();
+    }
+    if (!finished) {
+      throw new ProviderError({ kind: 'upstream_error', provider: this.name, message: 'stream ended before [DONE]: the answer may be truncated' });
+    }
+  }
+
+  async listModels(ctx: CallContext): Promise<ListedModel[]> {
+    const call = await sendUpstream({
+      provider: this.name,
+      method: 'GET',
+      url: joinUrl(ctx.credentials.baseUrl, '/models'),
+      headers: this.headers(ctx.credentials),
+      ctx,
+      readError: readOpenAIError,
+    });
+    const raw = (await call.json()) as { data?: Array<{ id?: string; owned_by?: string }> };
+    return (raw.data ?? []).filter((m) => typeof m.id === 'string').map((m) => ({ id: m.id as string, ownedBy: m.owned_by }));
+  }
+}

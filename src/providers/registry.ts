@@ -1,0 +1,100 @@
+import type { ProviderAdapter, ProviderCredentials } from '../core/adapter';
+import type { CoreConfig, ProviderConfig, ProviderLimits } from '../core/config';
+import { COMPATIBLE_PRESETS, createCompatibleAdapter } from './openai-compatible';
+
+/** A provider ready to be called: its adapter, where it lives and with which key. */
+export interface ProviderRuntime {
+  name: string;
+  type: ProviderConfig['type'];
+  adapter: ProviderAdapter;
+  credentials: ProviderCredentials;
+  limits?: ProviderLimits;
+}
+
+export type AdapterFactory = (name: string, config: ProviderConfig) => ProviderAdapter;
+
+/**
+ * Adapter families by config `type`. Families register themselves here so that this file
+ * needs no knowledge of each one (see providers/index.ts).
+ */
+export const ADAPTER_FACTORIES: Partial<Record<ProviderConfig['type'], AdapterFactory>> = {
+  openai: (name) => createCompatibleAdapter('openai', name),
+  'openai-compatible': (name, cfg) => createCompatibleAdapter(cfg.preset ?? name, name),
+};
+
+/** Default base URL and key env vars of the non-OpenAI-shaped families. */
+export const NATIVE_FAMILIES: Record<string, { type: ProviderConfig['type']; defaultBaseUrl: string; apiKeyEnv: string[] }> = {
+  anthropic: { type: 'anthropic', defaultBaseUrl: 'https://api.anthropic.com', apiKeyEnv: ['ANTHROPIC_API_KEY'] },
+  gemini: { type: 'gemini', defaultBaseUrl: 'https://generativelanguage.googleapis.com', apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
+};
+
+type Env = Record<string, string | undefined>;
+
+function envKey(names: string[], env: Env): string | undefined {
+  for (const n of names) if (env[n]) return env[n];
+  return undefined;
+}
+
+function baseUrlEnv(name: string, env: Env): string | undefined {
+  return env[`${name.toUpperCase().replace(/-/g, '_')}_BASE_URL`] || undefined;
+}
+
+/** Providers switched on by conventional environment variables alone. */
+export function providersFromEnv(env: Env): Record<string, ProviderConfig> {
+  const found: Record<string, ProviderConfig> = {};
+  for (const [name, fam] of Object.entries(NATIVE_FAMILIES)) {
+    const key = envKey(fam.apiKeyEnv, env);
+    if (key) found[name] = { type: fam.type, api_key: key, base_url: baseUrlEnv(name, env), enabled: true };
+  }
+  for (const preset of Object.values(COMPATIBLE_PRESETS)) {
+    const key = envKey(preset.apiKeyEnv, env);
+    const base = baseUrlEnv(preset.name, env);
+    // Keyless local servers are enabled by their base URL; keyed ones by their key.
+    if (key || (preset.keyless && base)) {
+      found[preset.name] = {
+        type: preset.name === 'openai' ? 'openai' : 'openai-compatible',
+        preset: preset.name,
+        api_key: key,
+        base_url: base,
+        enabled: true,
+      };
+    }
+  }
+  return found;
+}
+
+function defaultsFor(name: string, cfg: ProviderConfig): { baseUrl: string; apiKeyEnv: string[]; headers?: Record<string, string> } {
+  const native = NATIVE_FAMILIES[name] ?? Object.values(NATIVE_FAMILIES).find((f) => f.type === cfg.type);
+  if (native && (cfg.type === 'anthropic' || cfg.type === 'gemini')) return { baseUrl: native.defaultBaseUrl, apiKeyEnv: native.apiKeyEnv };
+  const preset = COMPATIBLE_PRESETS[cfg.preset ?? name] ?? (cfg.type === 'openai' ? COMPATIBLE_PRESETS.openai : undefined);
+  return { baseUrl: preset?.defaultBaseUrl ?? '', apiKeyEnv: preset?.apiKeyEnv ?? [], headers: preset?.headers };
+}
+
+/**
+ * Every enabled provider: config entries first (missing keys and URLs filled from the env),
+ * then providers the environment alone enables.
+ */
+export function resolveProviders(config: Pick<CoreConfig, 'providers'>, env: Env = process.env): ProviderRuntime[] {
+  const merged: Record<string, ProviderConfig> = { ...providersFromEnv(env), ...config.providers };
+  const runtimes: ProviderRuntime[] = [];
+  for (const [name, cfg] of Object.entries(merged)) {
+    if (!cfg.enabled) continue;
+    const factory = ADAPTER_FACTORIES[cfg.type];
+    if (!factory) throw new Error(`provider '${name}': type '${cfg.type}' is not available in this build`);
+    const defaults = defaultsFor(name, cfg);
+    const baseUrl = cfg.base_url ?? baseUrlEnv(name, env) ?? defaults.baseUrl;
+    if (!baseUrl) throw new Error(`provider '${name}': set base_url (or ${name.toUpperCase()}_BASE_URL)`);
+    runtimes.push({
+      name,
+      type: cfg.type,
+      adapter: factory(name, cfg),
+      credentials: {
+        apiKey: cfg.api_key ?? envKey(defaults.apiKeyEnv, env),
+        baseUrl,
+        headers: { ...defaults.headers, ...cfg.headers },
+      },
+      limits: cfg.limits,
+    });
+  }
+  return runtimes;
+}

@@ -1,0 +1,119 @@
+import nock from 'nock';
+import { OpenAIAdapter } from '../../src/providers/openai';
+import { createCompatibleAdapter } from '../../src/providers/openai-compatible';
+import { ProviderError } from '../../src/core/errors';
+import { CallerAbortError, closeUpstreamPools } from '../../src/core/http';
+import type { CallContext } from '../../src/core/adapter';
+import type { ChatRequest } from '../../src/core/schema';
+import { collect, fixtureJson, fixtureText, sseBody, SSE_HEADERS } from '../helpers/fixtures';
+import { assertOpenAIChunk, assertOpenAIResponse } from '../helpers/openai-schema';
+
+const BASE = 'https://api.openai.test/v1';
+const ctx: CallContext = { credentials: { apiKey: 'sk-test-secret-123456', baseUrl: BASE } };
+const adapter = new OpenAIAdapter();
+const hello: ChatRequest = { model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'Hi' }] };
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => nock.cleanAll());
+afterAll(async () => {
+  nock.enableNetConnect();
+  await closeUpstreamPools();
+});
+
+describe('OpenAI adapter', () => {
+  it('sends the request with bearer auth and returns a schema-valid response', async () => {
+    let sent: Record<string, unknown> = {};
+    nock(BASE, { reqheaders: { authorization: 'Bearer sk-test-secret-123456' } })
+      .post('/chat/completions', (b) => ((sent = b), true))
+      .reply(200, fixtureJson('openai/chat-basic.json'));
+    const res = await adapter.complete({ ...hello, max_tokens: 50, custom_field: 'kept' } as ChatRequest, ctx);
+    assertOpenAIResponse(res);
+    expect(res.choices[0]!.message.content).toBe('Hello! ¿Cómo estás? 👋');
+    expect(res.usage).toEqual({ prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 });
+    expect(sent).toMatchObject({ model: 'gpt-4.1-mini', max_completion_tokens: 50, custom_field: 'kept', stream: false });
+    expect(sent).not.toHaveProperty('max_tokens');
+  });
+
+  it('streams awkwardly split SSE into schema-valid chunks with a usage chunk', async () => {
+    let sent: Record<string, unknown> = {};
+    nock(BASE)
+      .post('/chat/completions', (b) => ((sent = b), true))
+      .reply(200, () => sseBody('openai/stream-basic.sse', { chunkSize: 5 }), SSE_HEADERS);
+    const chunks = await collect(adapter.stream({ ...hello, stream: true }, ctx));
+    chunks.forEach(assertOpenAIChunk);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello! ¿Cómo estás? 👋');
+    expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 9 });
+    expect(sent.stream_options).toEqual({ include_usage: true });
+  });
+
+  it('streams tool-call argument deltas', async () => {
+    nock(BASE).post('/chat/completions').reply(200, () => sseBody('openai/stream-tool-call.sse', { chunkSize: 3 }), SSE_HEADERS);
+    const chunks = await collect(adapter.stream(hello, ctx));
+    const args = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+    expect(JSON.parse(args)).toEqual({ city: 'Paris' });
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('fails a stream that dies mid-way instead of ending it cleanly', async () => {
+    nock(BASE).post('/chat/completions').reply(200, () => sseBody('openai/stream-basic.sse', { dieAfterBytes: 400 }), SSE_HEADERS);
+    await expect(collect(adapter.stream(hello, ctx))).rejects.toMatchObject({ kind: 'upstream_error', retryable: true });
+  });
+
+  it('fails a stream that ends without [DONE]', async () => {
+    const cut = fixtureText('openai/stream-basic.sse').split('data: [DONE]')[0];
+    nock(BASE).post('/chat/completions').reply(200, cut, SSE_HEADERS);
+    await expect(collect(adapter.stream(hello, ctx))).rejects.toThrow(/before \[DONE\]/);
+  });
+
+  it.each([
+    [400, 'openai/error-context-length.json', {}, 'context_length_exceeded', false, undefined],
+    [401, 'openai/error-401.json', {}, 'auth', false, undefined],
+    [429, 'openai/error-429.json', { 'retry-after-ms': '120' }, 'rate_limited', true, 120],
+    [429, 'openai/error-429.json', { 'retry-after': '2' }, 'rate_limited', true, 2000],
+    [500, 'openai/error-500.json', {}, 'upstream_error', true, undefined],
+    [503, 'openai/error-500.json', {}, 'overloaded', true, undefined],
+  ])('maps HTTP %i to a typed error', async (status, file, headers, kind, retryable, retryAfterMs) => {
+    nock(BASE).post('/chat/completions').reply(status, fixtureJson(file), headers);
+    const err = (await adapter.complete(hello, ctx).catch((e) => e)) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ kind, status, retryable, retryAfterMs, provider: 'openai' });
+    expect(err.message).not.toContain('sk-bad');
+  });
+
+  it('aborts the upstream call when the caller aborts', async () => {
+    nock(BASE).post('/chat/completions').delay(400).reply(200, fixtureJson('openai/chat-basic.json'));
+    const controller = new AbortController();
+    const pending = adapter.complete(hello, { ...ctx, signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeInstanceOf(CallerAbortError);
+  });
+
+  it('times out when no response arrives within the first-byte timeout', async () => {
+    nock(BASE).post('/chat/completions').delay(400).reply(200, fixtureJson('openai/chat-basic.json'));
+    await expect(adapter.complete(hello, { ...ctx, timeouts: { firstByteMs: 30 } })).rejects.toMatchObject({ kind: 'timeout', retryable: true });
+  });
+
+  it('lists models', async () => {
+    nock(BASE).get('/models').reply(200, { object: 'list', data: [{ id: 'gpt-4.1-mini', object: 'model', created: 1, owned_by: 'openai' }] });
+    await expect(adapter.listModels(ctx)).resolves.toEqual([{ id: 'gpt-4.1-mini', ownedBy: 'openai' }]);
+  });
+});
+
+describe('OpenAI-compatible presets', () => {
+  it('Mistral: max_tokens, random_seed, tool_choice any, unknown strict fields dropped', async () => {
+    let sent: Record<string, unknown> = {};
+    nock('https://api.mistral.test/v1').post('/chat/completions', (b) => ((sent = b), true)).reply(200, fixtureJson('openai/chat-basic.json'));
+    const mistral = createCompatibleAdapter('mistral');
+    const tools = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object' } } }];
+    await mistral.complete({ ...hello, max_completion_tokens: 9, seed: 4, user: 'u', tools, tool_choice: 'required' }, { credentials: { apiKey: 'k', baseUrl: 'https://api.mistral.test/v1' } });
+    expect(sent).toMatchObject({ max_tokens: 9, random_seed: 4, tool_choice: 'any' });
+    expect(sent).not.toHaveProperty('user');
+    expect(sent).not.toHaveProperty('seed');
+  });
+
+  it('Ollama: no auth header when keyless', async () => {
+    nock('http://ollama.test:11434/v1', { badheaders: ['authorization'] }).post('/chat/completions').reply(200, fixtureJson('openai/chat-basic.json'));
+    const res = await createCompatibleAdapter('ollama').complete({ ...hello, model: 'llama3.2' }, { credentials: { baseUrl: 'http://ollama.test:11434/v1' } });
+    expect(res.choices[0]!.message.content).toContain('Hello');
+  });
+});
