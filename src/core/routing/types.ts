@@ -145,3 +145,27 @@ export interface RoutedStream {
   /** Resolves when the stream has ended, with the final story (usage, cost). */
   story: Promise<RouteStory>;
 }
+
+/** Live latency of one model, as the health tracker measures it. */
+export interface LatencyEstimate {
+  ttftMs: number;
+  totalMs: number;
+}
+
+/** What plan() may read about health: a pure view, so plans stay deterministic in tests. */
+export interface HealthView {
+  /** True while the model's circuit is open (it is then excluded at zero cost). */
+  isOpen(key: string): boolean;
+  /** EWMA latency, or undefined before the first measurement (plan() then uses the prior). */
+  latency(key: string): LatencyEstimate | undefined;
+  /** Failure rate over the sliding window, 0..1. */
+  errorRate(key: string): number;
+}
+
+/** The model catalog: every known model, with lookup by key or alias. */
+export interface Catalog {
+  readonly models: readonly CatalogModel[];
+  get(key: string): CatalogModel | undefined;
+  /** Models a name refers to: a key ("openai/gpt-4.1-mini"), a bare id or an alias ("gpt-4.1-mini"). */
+  resolve(name: string): CatalogModel[];
+}
