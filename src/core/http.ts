@@ -46,6 +46,8 @@ export interface ErrorDetails {
   kind?: ErrorKind;
   /** Overrides the kind's default, e.g. a 429 for an exhausted quota is not worth retrying. */
   retryable?: boolean;
+  /** A delay the body asked for (Gemini's RetryInfo), used when the headers give none. */
+  retryAfterMs?: number;
 }
 
 /** Reads a provider's error body; each adapter knows its own shape. */
@@ -208,7 +210,7 @@ async function readErrorResponse(res: Response, req: UpstreamRequest): Promise<P
     message: details.message,
     upstreamCode: details.code,
     retryable: details.retryable,
-    retryAfterMs: retryAfterMsFromHeaders(res.headers),
+    retryAfterMs: retryAfterMsFromHeaders(res.headers) ?? details.retryAfterMs,
   });
 }
 

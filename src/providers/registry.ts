@@ -1,5 +1,7 @@
 import type { ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import type { CoreConfig, ProviderConfig, ProviderLimits } from '../core/config';
+import { AnthropicAdapter } from './anthropic';
+import { GeminiAdapter } from './gemini';
 import { COMPATIBLE_PRESETS, createCompatibleAdapter } from './openai-compatible';
 
 /** A provider ready to be called: its adapter, where it lives and with which key. */
@@ -20,6 +22,8 @@ export type AdapterFactory = (name: string, config: ProviderConfig) => ProviderA
 export const ADAPTER_FACTORIES: Partial<Record<ProviderConfig['type'], AdapterFactory>> = {
   openai: (name) => createCompatibleAdapter('openai', name),
   'openai-compatible': (name, cfg) => createCompatibleAdapter(cfg.preset ?? name, name),
+  gemini: (name) => new GeminiAdapter(name),
+  anthropic: (name) => new AnthropicAdapter(name),
 };
 
 /** Default base URL and key env vars of the non-OpenAI-shaped families. */

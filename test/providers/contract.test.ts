@@ -6,9 +6,11 @@ import { collect } from '../helpers/fixtures';
 import { assertOpenAIChunk, assertOpenAIResponse } from '../helpers/openai-schema';
 import type { ContractHarness } from './harnesses/types';
 import { openaiHarness } from './harnesses/openai';
+import { anthropicHarness } from './harnesses/anthropic';
+import { geminiHarness } from './harnesses/gemini';
 
 /** Every adapter, the same unified requests, equivalent unified results. */
-const HARNESSES: ContractHarness[] = [openaiHarness];
+const HARNESSES: ContractHarness[] = [openaiHarness, anthropicHarness, geminiHarness];
 
 const TOOLS: ChatRequest['tools'] = [
   {
