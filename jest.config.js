@@ -5,6 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] },
   // ESM-only dependencies are compiled to CommonJS for jest's module system.
-  transformIgnorePatterns: ['/node_modules/(?!(eventsource-parser)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(eventsource-parser|commander)/)'],
   testTimeout: 20000,
 };

@@ -1,0 +1,62 @@
+/**
+ * What the store commands (`keys`, `usage`) share: where the store is, how it is opened,
+ * output sinks and a plain-text table.
+ * Exports: `StoreCommandOptions`, `addStoreOption`, `withStore`, `formatTable`, `fail`.
+ */
+import type { Command } from 'commander';
+import { GatewayError } from '../core/errors';
+import { openStore, resolveStorePath, type Store, type StoreOptions } from '../server/store';
+
+export interface StoreCommandOptions {
+  /** The configured store path (`server.store_path`), or a function reading it when a command runs. */
+  storePath?: string | (() => string | undefined);
+  /** Where normal output goes, one line per call; default console.log. */
+  out?: (line: string) => void;
+  /** Options for openStore (tests inject a clock). */
+  storeOptions?: StoreOptions;
+}
+
+export function addStoreOption(cmd: Command): Command {
+  return cmd.option('--store <path>', 'store file (default: $SWITCHYARD_STORE, the configured store_path, or ./switchyard.sqlite)');
+}
+
+/** Opens the store for one command and always closes it. */
+export async function withStore<T>(cmd: Command, opts: StoreCommandOptions, run: (store: Store) => T): Promise<T> {
+  const flag = (cmd.optsWithGlobals() as { store?: string }).store;
+  const configured = typeof opts.storePath === 'function' ? opts.storePath() : opts.storePath;
+  const path = resolveStorePath(flag, configured);
+  let store: Store;
+  try {
+    store = openStore(path, opts.storeOptions);
+  } catch (err) {
+    return fail(cmd, `cannot open the store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let result: T;
+  try {
+    result = run(store);
+  } catch (err) {
+    await store.close();
+    // Closed first: cmd.error may end the process.
+    if (err instanceof GatewayError) return fail(cmd, err.message);
+    throw err;
+  }
+  await store.close();
+  return result;
+}
+
+/** Reports a user error through commander (exit code 1, or a thrown CommanderError under exitOverride). */
+export function fail(cmd: Command, message: string): never {
+  cmd.error(`error: ${message}`, { exitCode: 1, code: 'switchyard.error' });
+  throw new Error(message); // unreachable: cmd.error exits or throws
+}
+
+/** Columns padded to their widest cell; columns listed in `numeric` are right-aligned. */
+export function formatTable(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
