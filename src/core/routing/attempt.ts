@@ -1,0 +1,194 @@
+import type { CallContext } from '../adapter';
+import type { Clock } from '../clock';
+import { CallerAbortError } from '../http';
+import { GatewayError, ProviderError, redactSecrets } from '../errors';
+import type { ProviderRuntime } from '../../providers/registry';
+import type { HealthTracker } from './health';
+import type { LimitPermit } from './limits';
+import type { Attempt, CatalogModel } from './types';
+
+const RETRYABLE_KINDS = new Set(['rate_limited', 'overloaded', 'timeout', 'upstream_error']);
+const MAX_MESSAGE = 300;
+
+/** What one routed call (all its attempts) shares. */
+export interface CallState {
+  readonly clock: Clock;
+  readonly health: HealthTracker;
+  readonly callerSignal?: AbortSignal;
+  /** Clock time past which nothing more is tried. */
+  readonly deadline: number;
+  readonly deadlineMs: number;
+  readonly startedAt: number;
+  /** Applied to every attempt: abandon an upstream without a first token by then. */
+  readonly maxTtftMs: number;
+  readonly attempts: Attempt[];
+  readonly onAttempt?: (attempt: Attempt) => void;
+}
+
+export type AttemptFailure = { error: ProviderError } | { aborted: string };
+export type AttemptResult = { ok: true } | AttemptFailure;
+
+/** Thrown to the caller when its own signal aborted the call. */
+export function callerAbortedError(): GatewayError {
+  return new GatewayError(499, 'request aborted by the caller', { type: 'request_aborted', code: 'request_aborted' });
+}
+
+export function toProviderError(err: unknown, provider: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (err instanceof CallerAbortError) return new ProviderError({ kind: 'upstream_error', provider, message: 'upstream call aborted', cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProviderError({ kind: 'upstream_error', provider, message: `adapter failed: ${message}`, cause: err });
+}
+
+/** Records an attempt that never reached the upstream (local limit, open circuit). */
+export function recordSkip(
+  call: CallState,
+  model: CatalogModel,
+  kind: 'rate_limited' | 'overloaded',
+  message: string,
+  retryAfterMs?: number,
+): ProviderError {
+  const attempt: Attempt = { key: model.key, provider: model.provider, outcome: kind, latencyMs: 0, message: redactSecrets(message) };
+  call.attempts.push(attempt);
+  call.onAttempt?.(attempt);
+  return new ProviderError({ kind, provider: model.provider, message, retryAfterMs });
+}
+
+/**
+ * One upstream call: its abort controller (linked to the caller's signal), the deadline and
+ * time-to-first-token timers on the injected clock, the limiter permit, and, when it ends,
+ * the attempt record and the health sample.
+ */
+export class AttemptHandle {
+  readonly controller = new AbortController();
+  readonly startedAt: number;
+  ttftMs?: number;
+  private ourReason?: ProviderError;
+  private readonly timers = new AbortController();
+  private readonly ttftTimer = new AbortController();
+  private finished?: Attempt;
+  private readonly onCallerAbort = () => this.controller.abort(new CallerAbortError());
+
+  constructor(
+    private readonly call: CallState,
+    readonly model: CatalogModel,
+    readonly runtime: ProviderRuntime,
+    private readonly permit?: LimitPermit,
+  ) {
+    this.startedAt = call.clock.now();
+    if (call.callerSignal?.aborted) this.onCallerAbort();
+    call.callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+    const left = call.deadline - this.startedAt;
+    this.arm(left, this.timers.signal, `deadline of ${call.deadlineMs} ms exceeded`);
+  }
+
+  /** The adapter's context: credentials, our signal, the deadline as epoch time, the first-byte timeout. */
+  context(): CallContext {
+    const left = this.call.deadline - this.call.clock.now();
+    return {
+      credentials: this.runtime.credentials,
+      signal: this.controller.signal,
+      deadline: Date.now() + Math.max(0, left),
+      timeouts: { firstByteMs: this.call.maxTtftMs },
+    };
+  }
+
+  /**
+   * Settles with `promise`, or rejects as soon as the attempt is aborted (deadline, TTFT, caller),
+   * so that no adapter can hang a call. The listener is removed each time: streams race every chunk.
+   */
+  race<T>(promise: Promise<T>): Promise<T> {
+    const signal = this.controller.signal;
+    if (signal.aborted) {
+      promise.catch(() => undefined);
+      return Promise.reject(signal.reason as Error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  /** Streams: abandon the upstream when no content arrives within max_ttft_ms. */
+  startTtftTimer(): void {
+    // Not retried on the same model: a model this slow to start goes to the back, the next one is tried.
+    this.arm(this.call.maxTtftMs, this.ttftTimer.signal, `no first token within ${this.call.maxTtftMs} ms`, false);
+  }
+
+  markFirstToken(): void {
+    if (this.ttftMs !== undefined) return;
+    this.ttftMs = this.call.clock.now() - this.startedAt;
+    this.ttftTimer.abort();
+  }
+
+  /** Aborts the upstream call with a timeout of ours (or quietly, for a consumer that stopped reading). */
+  abort(reason?: ProviderError): void {
+    if (this.controller.signal.aborted) return;
+    if (reason) this.ourReason = reason;
+    this.controller.abort(reason ?? new CallerAbortError());
+  }
+
+  get callerAborted(): boolean {
+    return this.call.callerSignal?.aborted === true;
+  }
+
+  /** What really ended the attempt: the caller, our own timer, or what the adapter threw. */
+  classify(err: unknown): AttemptFailure {
+    if (this.callerAborted) return { aborted: 'caller aborted' };
+    if (this.ourReason) return { error: this.ourReason };
+    return { error: toProviderError(err, this.model.provider) };
+  }
+
+  /** Records the attempt and the health sample, releases the permit and the timers. Idempotent. */
+  finish(result: AttemptResult): Attempt {
+    if (this.finished) return this.finished;
+    const latencyMs = this.call.clock.now() - this.startedAt;
+    const attempt: Attempt = { key: this.model.key, provider: this.model.provider, outcome: 'ok', latencyMs };
+    if (this.ttftMs !== undefined) attempt.ttftMs = this.ttftMs;
+    if ('error' in result) {
+      const err = result.error;
+      attempt.outcome = err.kind;
+      if (err.status !== undefined) attempt.status = err.status;
+      attempt.message = redactSecrets(err.message).slice(0, MAX_MESSAGE);
+      this.call.health.record(this.model.key, { ok: false, kind: err.kind, retryable: RETRYABLE_KINDS.has(err.kind), retryAfterMs: err.retryAfterMs });
+    } else if ('aborted' in result) {
+      attempt.outcome = 'aborted';
+      attempt.message = result.aborted;
+      if (this.ttftMs !== undefined) this.call.health.record(this.model.key, { ok: true, ttftMs: this.ttftMs });
+      else this.call.health.release(this.model.key);
+    } else {
+      this.call.health.record(this.model.key, { ok: true, ttftMs: this.ttftMs, totalMs: latencyMs });
+    }
+    this.finished = attempt;
+    this.dispose(result);
+    this.call.attempts.push(attempt);
+    this.call.onAttempt?.(attempt);
+    return attempt;
+  }
+
+  private dispose(result: AttemptResult): void {
+    // A failed or abandoned upstream call must not keep its connection.
+    if (!('ok' in result)) this.abort();
+    this.timers.abort();
+    this.ttftTimer.abort();
+    this.call.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+    this.permit?.release();
+  }
+
+  private arm(ms: number, cancel: AbortSignal, message: string, retryable = true): void {
+    this.call.clock.sleep(Math.max(0, ms), cancel).then(
+      () => this.abort(new ProviderError({ kind: 'timeout', provider: this.model.provider, message, retryable })),
+      () => undefined,
+    );
+  }
+}

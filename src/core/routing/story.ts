@@ -1,0 +1,53 @@
+import type { Usage } from '../schema';
+import type { CallState } from './attempt';
+import { costUsd } from './cost';
+import type { Attempt, CatalogModel, Plan, RouteStory } from './types';
+
+export function planSummary(plan: Plan): RouteStory['plan'] {
+  return { candidates: plan.candidates, excluded: plan.excluded, prefer: plan.prefer, ...(plan.rule ? { rule: plan.rule } : {}) };
+}
+
+function failed(a: Attempt): boolean {
+  return a.outcome !== 'ok';
+}
+
+/** The plan's sentence, plus what happened when the first choice did not answer. */
+export function storyReason(plan: Plan, attempts: readonly Attempt[], answeredBy: string): string {
+  const misses = attempts.filter(failed);
+  if (misses.length === 0) return plan.reason;
+  const what = misses.map((a) => `${a.key} ${a.outcome}`).join(', ');
+  const first = plan.candidates[0]?.key;
+  return first && first !== answeredBy
+    ? `${plan.reason} Fell back to ${answeredBy} after: ${what}.`
+    : `${plan.reason} Answered by ${answeredBy} after retrying: ${what}.`;
+}
+
+export interface StoryInput {
+  requestedModel: string;
+  plan: Plan;
+  call: CallState;
+  model: CatalogModel;
+  usage?: Usage;
+  /** From the start of the call to the first content, for streams. */
+  ttftMs?: number;
+}
+
+/** The answered call's story: who answered, every attempt, the cost from reported usage. */
+export function buildStory(input: StoryInput): RouteStory {
+  const { plan, call, model, usage } = input;
+  const story: RouteStory = {
+    requestedModel: input.requestedModel,
+    model: model.key,
+    provider: model.provider,
+    attempts: [...call.attempts],
+    costUsd: costUsd(model.pricing, usage),
+    pricing: model.pricing,
+    cached: false,
+    reason: storyReason(plan, call.attempts, model.key),
+    latencyMs: call.clock.now() - call.startedAt,
+    plan: planSummary(plan),
+  };
+  if (usage) story.usage = usage;
+  if (input.ttftMs !== undefined) story.ttftMs = input.ttftMs;
+  return story;
+}

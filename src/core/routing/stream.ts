@@ -1,0 +1,139 @@
+import { ProviderError } from '../errors';
+import type { ChatChunk, ChatResponse } from '../schema';
+import { callerAbortedError, type AttemptHandle, type AttemptResult, type CallState } from './attempt';
+import { StreamAssembler, hasContent } from './chunks';
+import { runCandidates, upstreamRequest, type Engine } from './executor';
+import { buildStory } from './story';
+import type { Plan, RouteStory, RoutedChatRequest, RoutedStream } from './types';
+
+const noop = () => undefined;
+
+interface OpenedStream {
+  iterator: AsyncIterator<ChatChunk>;
+  /** Chunks read up to and including the first one with content. */
+  buffered: ChatChunk[];
+  assembler: StreamAssembler;
+  /** The upstream finished before any content (an empty answer). */
+  ended: boolean;
+}
+
+export interface StreamHooks {
+  /** Called once when the stream is over; `answer` is the assembled response when it completed. */
+  onDone(story: RouteStory, answer: ChatResponse | undefined): void;
+}
+
+function closeQuietly(iterator: AsyncIterator<ChatChunk>): void {
+  try {
+    iterator.return?.()?.catch(noop);
+  } catch {
+    // a generator that is still running rejects return() synchronously on some engines
+  }
+}
+
+/** Reads until the first chunk with content: until then a failure can still fall back unseen. */
+async function openStream(handle: AttemptHandle, request: RoutedChatRequest): Promise<OpenedStream> {
+  const req = { ...upstreamRequest(request, handle.model), stream: true };
+  const iterator = handle.runtime.adapter.stream(req, handle.context())[Symbol.asyncIterator]();
+  handle.startTtftTimer();
+  const buffered: ChatChunk[] = [];
+  const assembler = new StreamAssembler();
+  try {
+    for (;;) {
+      const r = await handle.race(iterator.next());
+      if (r.done) return { iterator, buffered, assembler, ended: true };
+      buffered.push(r.value);
+      assembler.add(r.value);
+      if (hasContent(r.value)) {
+        handle.markFirstToken();
+        return { iterator, buffered, assembler, ended: false };
+      }
+    }
+  } catch (err) {
+    closeQuietly(iterator);
+    throw err;
+  }
+}
+
+/** After content reached the caller, a failure is reported, never retried and never a silent end. */
+export function partialError(err: ProviderError): ProviderError {
+  return new ProviderError({
+    kind: err.kind,
+    provider: err.provider,
+    status: err.status,
+    message: `stream interrupted after content was sent: ${err.message}`,
+    retryable: false,
+    retryAfterMs: err.retryAfterMs,
+    upstreamCode: err.upstreamCode,
+    partial: true,
+    cause: err,
+  });
+}
+
+/**
+ * Routed streaming call: resolves once an upstream produced content (earlier failures fall back
+ * transparently). The returned chunks relay the rest of that one upstream; `story` resolves when
+ * the stream is over, whatever way it ended.
+ */
+export async function executeStream(engine: Engine, call: CallState, request: RoutedChatRequest, plan: Plan, hooks: StreamHooks): Promise<RoutedStream> {
+  const { value, handle } = await runCandidates(engine, call, request, plan, (h) => openStream(h, request));
+  const { iterator, buffered, assembler } = value;
+  let resolveStory!: (story: RouteStory) => void;
+  const story = new Promise<RouteStory>((resolve) => (resolveStory = resolve));
+  const ttftMs = handle.ttftMs === undefined ? undefined : handle.startedAt - call.startedAt + handle.ttftMs;
+  let settled = false;
+  let reading = false;
+
+  const settle = (result: AttemptResult) => {
+    if (settled) return;
+    settled = true;
+    handle.finish(result);
+    const s = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage: assembler.usage, ttftMs });
+    hooks.onDone(s, 'ok' in result ? assembler.response() : undefined);
+    resolveStory(s);
+  };
+
+  if (value.ended) settle({ ok: true });
+  // Deadline or caller abort while nobody is waiting on the upstream: release it now.
+  handle.controller.signal.addEventListener(
+    'abort',
+    () => {
+      if (reading || settled) return;
+      settle(handle.classify(handle.controller.signal.reason));
+      closeQuietly(iterator);
+    },
+    { once: true },
+  );
+
+  async function* relay(): AsyncGenerator<ChatChunk> {
+    try {
+      for (const chunk of buffered) yield chunk;
+      while (!value.ended) {
+        reading = true;
+        let r: IteratorResult<ChatChunk>;
+        try {
+          r = await handle.race(iterator.next());
+        } finally {
+          reading = false;
+        }
+        if (r.done) break;
+        assembler.add(r.value);
+        yield r.value;
+      }
+      settle({ ok: true });
+    } catch (err) {
+      const result = handle.classify(err);
+      settle(result);
+      closeQuietly(iterator);
+      if ('aborted' in result) throw callerAbortedError();
+      throw partialError(result.error);
+    } finally {
+      if (!settled) {
+        // The consumer stopped reading (return() on this iterator): finishing aborts the upstream too.
+        settle({ aborted: 'the consumer stopped reading' });
+        closeQuietly(iterator);
+      }
+    }
+  }
+
+  return { model: handle.model.key, provider: handle.model.provider, chunks: relay(), story };
+}

@@ -1,0 +1,112 @@
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import type { ChatMessage } from '../schema';
+import type { CatalogModel, RoutedChatRequest } from './types';
+
+/**
+ * Prompt token estimates, computed once per request and reused for every model a plan looks at.
+ *
+ * - OpenAI-family models: the real o200k_base tokenizer (gpt-tokenizer) over the message texts,
+ *   plus OpenAI's chat framing (3 tokens per message, 3 to prime the reply).
+ * - Other models (Claude, Gemini, Llama, Mistral...) have tokenizers we do not ship: an estimate of
+ *   1 token per 3.5 characters, which errs on the high side for English text (~4 chars per token),
+ *   plus 4 tokens of framing per message.
+ * - Tool definitions and JSON schemas count as their JSON text.
+ * - Images: OpenAI bills 85 tokens for `detail: "low"` and ~765 for a typical 1024x1024 image at high
+ *   detail; other providers range from ~260 (Gemini) to ~1,600 (Claude at 1092x1092), so 1,000 is used.
+ * - Very long texts are tokenized only up to EXACT_TOKENIZE_MAX_CHARS and the count is scaled by length,
+ *   which keeps the cost bounded (a megabyte prompt would otherwise take tens of milliseconds).
+ */
+
+export interface TokenEstimate {
+  /** o200k_base count (OpenAI-family models). */
+  openai: number;
+  /** Character-based estimate (all other models). */
+  generic: number;
+  /** Number of image parts in the request. */
+  images: number;
+}
+
+export const GENERIC_CHARS_PER_TOKEN = 3.5;
+export const OPENAI_TOKENS_PER_MESSAGE = 3;
+export const OPENAI_REPLY_PRIMING_TOKENS = 3;
+export const GENERIC_TOKENS_PER_MESSAGE = 4;
+export const OPENAI_IMAGE_TOKENS_LOW = 85;
+export const OPENAI_IMAGE_TOKENS = 765;
+export const GENERIC_IMAGE_TOKENS = 1000;
+export const EXACT_TOKENIZE_MAX_CHARS = 32_000;
+
+const OPENAI_MODEL_PATTERN = /(^|\/)(gpt-|chatgpt-|o\d(-|$)|codex-)/i;
+
+const estimates = new WeakMap<object, TokenEstimate>();
+const families = new WeakMap<CatalogModel, boolean>();
+
+/** True when the model counts tokens with OpenAI's o200k encoding (also via OpenRouter, Groq's gpt-oss...). */
+export function isOpenAIFamily(model: CatalogModel): boolean {
+  let openai = families.get(model);
+  if (openai === undefined) {
+    openai = OPENAI_MODEL_PATTERN.test(model.model);
+    families.set(model, openai);
+  }
+  return openai;
+}
+
+function countO200k(text: string): number {
+  if (text.length <= EXACT_TOKENIZE_MAX_CHARS) return countTokens(text);
+  const sampled = countTokens(text.slice(0, EXACT_TOKENIZE_MAX_CHARS));
+  return Math.ceil((sampled * text.length) / EXACT_TOKENIZE_MAX_CHARS);
+}
+
+function appendContent(texts: string[], content: ChatMessage['content']): { images: number; lowDetail: number } {
+  let images = 0;
+  let lowDetail = 0;
+  if (typeof content === 'string') texts.push(content);
+  else if (Array.isArray(content)) {
+    for (const part of content) {
+      if (part.type === 'text') texts.push(part.text);
+      else {
+        images++;
+        if (part.image_url.detail === 'low') lowDetail++;
+      }
+    }
+  }
+  return { images, lowDetail };
+}
+
+/** Token estimates for a request's prompt; memoised per request object. */
+export function estimateTokens(request: RoutedChatRequest): TokenEstimate {
+  const known = estimates.get(request);
+  if (known) return known;
+  const texts: string[] = [];
+  let images = 0;
+  let lowDetail = 0;
+  for (const message of request.messages) {
+    const counted = appendContent(texts, message.content);
+    images += counted.images;
+    lowDetail += counted.lowDetail;
+    if (message.role === 'assistant' && message.tool_calls) {
+      for (const call of message.tool_calls) texts.push(call.function.name, call.function.arguments);
+    }
+  }
+  if (request.tools?.length) texts.push(JSON.stringify(request.tools));
+  if (request.response_format?.type === 'json_schema') texts.push(JSON.stringify(request.response_format.json_schema));
+  const text = texts.join('\n');
+  const messages = request.messages.length;
+  const estimate: TokenEstimate = {
+    openai:
+      countO200k(text) +
+      messages * OPENAI_TOKENS_PER_MESSAGE +
+      OPENAI_REPLY_PRIMING_TOKENS +
+      lowDetail * OPENAI_IMAGE_TOKENS_LOW +
+      (images - lowDetail) * OPENAI_IMAGE_TOKENS,
+    generic: Math.ceil(text.length / GENERIC_CHARS_PER_TOKEN) + messages * GENERIC_TOKENS_PER_MESSAGE + images * GENERIC_IMAGE_TOKENS,
+    images,
+  };
+  estimates.set(request, estimate);
+  return estimate;
+}
+
+/** Estimated prompt tokens of `request` for `model`. */
+export function estimatePromptTokens(request: RoutedChatRequest, model: CatalogModel): number {
+  const estimate = estimateTokens(request);
+  return isOpenAIFamily(model) ? estimate.openai : estimate.generic;
+}
