@@ -139,6 +139,8 @@ export function gatewayErrorFromProvider(err: ProviderError): GatewayError {
   const name = err.provider ? `${err.provider}: ` : '';
   switch (err.kind) {
     case 'rate_limited': {
+      // An exhausted quota or billing limit will not clear by waiting: say so, with no Retry-After.
+      if (!err.retryable) return new GatewayError(429, `${name}${err.message}`, { code: 'insufficient_quota' });
       const headers: Record<string, string> = {};
       if (err.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(err.retryAfterMs / 1000));
       return new GatewayError(429, `${name}${err.message}`, { code: 'rate_limit_exceeded', headers });

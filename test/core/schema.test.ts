@@ -88,4 +88,9 @@ describe('errors', () => {
     assertOpenAIError(err.toBody());
     if (kind === 'rate_limited') expect(err.headers['retry-after']).toBe('2');
   });
+
+  it('tells an exhausted upstream quota apart from a passing rate limit', () => {
+    const err = gatewayErrorFromProvider(new ProviderError({ kind: 'rate_limited', retryable: false, provider: 'openai', message: 'You exceeded your current quota' }));
+    expect(err).toMatchObject({ status: 429, code: 'insufficient_quota', headers: {} });
+  });
 });

@@ -73,6 +73,20 @@ describe('buildCatalog: prices from genai-prices', () => {
     expect(m.pricing.output).toBeCloseTo(Math.max(...samples.map((s) => s.output_price)), 9);
   });
 
+  it('uses the bundled data only: building a catalog makes no network call', () => {
+    const fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(() => {
+      throw new Error('the catalog must not fetch prices');
+    });
+    try {
+      // A day no other test built, so nothing comes from the per-day cache.
+      const fresh = buildCatalog({ providers: ALL_PROVIDERS, at: new Date('2026-12-05T08:00:00Z') });
+      expect(fresh.get('openai/gpt-4.1-mini')?.price_source).toBe(genaiPricesSource());
+      expect(fetchSpy).not.toHaveBeenCalled();
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
   it('reports the installed genai-prices version as the price source', () => {
     const pkg = JSON.parse(readFileSync(join(__dirname, '../../node_modules/@pydantic/genai-prices/package.json'), 'utf8'));
     expect(genaiPricesSource()).toBe(`genai-prices@${pkg.version}`);

@@ -24,6 +24,30 @@ describe('retries and fallback', () => {
     expect(a.calls).toHaveLength(1);
   });
 
+  it('the story carries who answered, every attempt with its error kind and latency, the cost, the cache flag and the reason', async () => {
+    const models = [model('a/m'), model('b/m', { pricing: { input: 3, output: 15 } })];
+    const { sy, a, b, run, req } = simulate({ models, config: { routing: { retries_per_model: 0 } } });
+    a.then({ kind: 'error', latencyMs: 300, error: { kind: 'rate_limited', status: 429, message: 'Rate limit reached' } });
+    b.then({ kind: 'ok', latencyMs: 700 });
+    const { story } = await run(sy.chat(req()));
+    expect(story).toEqual({
+      requestedModel: 'a/m',
+      model: 'b/m',
+      provider: 'b',
+      attempts: [
+        { key: 'a/m', provider: 'a', outcome: 'rate_limited', status: 429, latencyMs: 300, message: 'Rate limit reached' },
+        { key: 'b/m', provider: 'b', outcome: 'ok', latencyMs: 700 },
+      ],
+      costUsd: (100 * 3 + 20 * 15) / 1e6,
+      pricing: { input: 3, output: 15 },
+      usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 },
+      cached: false,
+      reason: 'You asked for a/m; a/m is tried first (about $0.001 and 5.4 s per call). Fell back to b/m after: a/m rate_limited.',
+      latencyMs: 1_000,
+      plan: { candidates: [expect.objectContaining({ key: 'a/m' }), expect.objectContaining({ key: 'b/m' })], excluded: [], prefer: 'balanced' },
+    });
+  });
+
   it('retries on the same model after the Retry-After the upstream asked for', async () => {
     const { sy, a, b, clock, run, req } = simulate();
     a.then(rateLimited(3_000), { kind: 'ok' });
@@ -193,10 +217,16 @@ describe('deadline, time to first token, caller abort', () => {
     expect(a.calls).toHaveLength(1);
   });
 
-  it('passes max_ttft_ms to non-streaming adapters as the first-byte timeout', async () => {
-    const { sy, a, run, req } = simulate({ config: { routing: { max_ttft_ms: 7_000 } } });
-    await run(sy.chat(req()));
-    expect(a.calls[0]!.ctx.timeouts).toEqual({ firstByteMs: 7_000 });
+  it('non-streaming: only the deadline bounds the wait for an answer, unless the request sets max_ttft_ms', async () => {
+    // A non-streaming upstream sends its first byte with the whole answer: the config's TTFT default
+    // (meant for streams) would cut long answers, so the adapter gets the time left instead.
+    const { sy, a, clock, run, req } = simulate({ config: { routing: { max_ttft_ms: 7_000, deadline_ms: 90_000 } } });
+    a.then({ kind: 'ok', latencyMs: 20_000 });
+    const t0 = clock.now();
+    const { story } = await run(sy.chat(req()));
+    expect(story.model).toBe('a/m');
+    expect(clock.now() - t0).toBe(20_000);
+    expect(a.calls[0]!.ctx.timeouts).toEqual({ firstByteMs: 90_000 });
     await run(sy.chat(req(['a/m'], { routing: { max_ttft_ms: 1_234 } })));
     expect(a.calls[1]!.ctx.timeouts).toEqual({ firstByteMs: 1_234 });
   });

@@ -3,7 +3,7 @@ import { RoutingConfigSchema } from '../../src/core/config';
 import { HealthTracker, type CircuitTransition } from '../../src/core/routing/health';
 
 const circuit = RoutingConfigSchema.parse({ circuit: { consecutive_failures: 3, failure_rate: 0.5, min_requests: 6, window_ms: 10_000, cooldown_ms: 5_000 } }).circuit;
-const fail = { ok: false as const, kind: 'overloaded' as const, retryable: true };
+const fail = { ok: false as const, kind: 'overloaded' as const };
 const KEY = 'a/m';
 
 function setup() {
@@ -81,13 +81,13 @@ describe('circuit breaker', () => {
 
   it('does not count rejected requests against the model, and a rejected probe still closes it', async () => {
     const { clock, health } = setup();
-    for (let i = 0; i < 5; i++) health.record(KEY, { ok: false, kind: 'bad_request', retryable: false });
+    for (let i = 0; i < 5; i++) health.record(KEY, { ok: false, kind: 'bad_request' });
     expect(health.state(KEY)).toBe('closed');
     expect(health.errorRate(KEY)).toBe(0);
     for (let i = 0; i < 3; i++) health.record(KEY, fail);
     await clock.advance(5_000);
     health.admit(KEY);
-    health.record(KEY, { ok: false, kind: 'context_length_exceeded', retryable: false });
+    health.record(KEY, { ok: false, kind: 'context_length_exceeded' });
     expect(health.state(KEY)).toBe('closed');
   });
 

@@ -1,5 +1,6 @@
 import { VirtualClock } from '../../src/core/clock';
 import { ProviderLimiter } from '../../src/core/routing/limits';
+import type { CallOptions, RoutedChatRequest } from '../../src/core/routing/types';
 import { deferred } from './helpers/fakes';
 import { simulate, until, type Sim } from './helpers/setup';
 
@@ -89,7 +90,11 @@ describe('limits in routing', () => {
     sim = undefined;
   });
 
-  it('a provider at max_concurrent with a short budget sends the call to the next candidate', async () => {
+  // a/m is expected to take ~5.4 s (its prior): waiting for the slot and then calling it fits neither budget.
+  it.each<[string, RoutedChatRequest['routing'], CallOptions]>([
+    ['a short deadline', undefined, { deadlineMs: 1_000 }],
+    ["the request's max_latency_ms, well inside the deadline", { max_latency_ms: 6_000 }, {}],
+  ])('a provider at max_concurrent sends the call to the next candidate when the wait exceeds %s', async (_budget, routing, options) => {
     sim = simulate({ limits: { a: { max_concurrent: 1 } } });
     const { sy, a, req } = sim;
     const release = deferred();
@@ -97,13 +102,36 @@ describe('limits in routing', () => {
     const first = sy.chat(req());
     await until(() => a.calls.length === 1, 'first call to reach a');
 
-    const { story } = await sy.chat(req(), { deadlineMs: 1_000 });
+    const { story } = await sy.chat(req(undefined, routing ? { routing } : {}), options);
     expect(story.model).toBe('b/m');
     expect(story.attempts[0]).toMatchObject({ key: 'a/m', outcome: 'rate_limited', latencyMs: 0, message: expect.stringMatching(/^local limit: max_concurrent 1 reached/) });
     expect(a.calls).toHaveLength(1);
 
     release.resolve();
     expect((await first).story.model).toBe('a/m');
+  });
+
+  it('the budget is what is left of it: time spent on earlier candidates counts', async () => {
+    sim = simulate({ limits: { a: { max_concurrent: 1 } }, config: { routing: { retries_per_model: 0 } } });
+    const { sy, a, c, clock, req } = sim;
+    const releaseA = deferred();
+    const releaseC = deferred();
+    a.then({ kind: 'wait', until: releaseA.promise });
+    c.then({ kind: 'wait', until: releaseC.promise, then: { kind: 'error', error: { kind: 'overloaded', status: 503, message: 'overloaded' } } });
+    const first = sy.chat(req(['a/m']));
+    await until(() => a.calls.length === 1, 'first call to reach a');
+
+    // Waiting for a's slot and calling it (~2 x 5.4 s) fits the 12 s deadline, but not the 8 s left after c.
+    const second = sy.chat(req(['c/m', 'a/m', 'b/m']), { deadlineMs: 12_000 });
+    await until(() => c.calls.length === 1, 'second call to reach c');
+    await clock.advance(4_000);
+    releaseC.resolve();
+    const { story } = await second;
+    expect(story.attempts.map((x) => `${x.key} ${x.outcome}`)).toEqual(['c/m overloaded', 'a/m rate_limited', 'b/m ok']);
+    expect(a.calls).toHaveLength(1);
+
+    releaseA.resolve();
+    await first;
   });
 
   it('with time to spare the call waits its turn instead', async () => {

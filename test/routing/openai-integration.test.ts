@@ -1,4 +1,5 @@
 import nock from 'nock';
+import { Readable } from 'node:stream';
 import { closeUpstreamPools } from '../../src/core/http';
 import { ProviderError } from '../../src/core/errors';
 import { costUsd } from '../../src/core/routing/cost';
@@ -74,6 +75,23 @@ describe('routing through the real OpenAI-compatible adapters (nock)', () => {
     expect(story.attempts.map((a) => `${a.key} ${a.outcome}`)).toEqual(['openai/gpt-4.1-mini rate_limited', 'openai/gpt-4.1-mini ok']);
   });
 
+  it('a connection reset falls back to the next candidate', async () => {
+    sy = gateway();
+    nock(OPENAI).post('/chat/completions').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+    nock(GROQ).post('/chat/completions').reply(200, fixtureJson('openai/chat-basic.json'));
+    const { story } = await sy.chat(ask);
+    expect(story.model).toBe(GROQ_MODEL);
+    expect(story.attempts[0]).toMatchObject({ key: 'openai/gpt-4.1-mini', outcome: 'upstream_error', message: expect.stringMatching(/ECONNRESET/) });
+  });
+
+  it('a 500 is retried on the same model when retries are allowed', async () => {
+    sy = gateway({ retries_per_model: 1, backoff_base_ms: 1 });
+    nock(OPENAI).post('/chat/completions').reply(500, fixtureJson('openai/error-500.json'));
+    nock(OPENAI).post('/chat/completions').reply(200, fixtureJson('openai/chat-basic.json'));
+    const { story } = await sy.chat(ask);
+    expect(story.attempts.map((a) => `${a.key} ${a.outcome} ${a.status ?? ''}`.trim())).toEqual(['openai/gpt-4.1-mini upstream_error 500', 'openai/gpt-4.1-mini ok']);
+  });
+
   it('a body cut mid-answer is never returned: the next candidate answers', async () => {
     sy = gateway();
     nock(OPENAI)
@@ -120,9 +138,10 @@ describe('routing through the real OpenAI-compatible adapters (nock)', () => {
 
   it('abandons a stream whose first token is later than max_ttft_ms', async () => {
     sy = gateway();
-    nock(OPENAI).post('/chat/completions').delay(1_000).reply(200, () => sseBody('openai/stream-basic.sse'), SSE_HEADERS);
+    // OpenAI sends its headers, then nothing. A generous limit: it applies to Groq's attempt too, on a shared machine.
+    nock(OPENAI).post('/chat/completions').reply(200, () => new Readable({ read() {} }), SSE_HEADERS);
     nock(GROQ).post('/chat/completions').reply(200, () => sseBody('openai/stream-basic.sse'), SSE_HEADERS);
-    const s = await sy.stream({ ...ask, routing: { ...ask.routing, max_ttft_ms: 150 } });
+    const s = await sy.stream({ ...ask, routing: { ...ask.routing, max_ttft_ms: 1_000 } });
     expect(s.model).toBe(GROQ_MODEL);
     await collect(s.chunks);
     expect((await s.story).attempts[0]).toMatchObject({ key: 'openai/gpt-4.1-mini', outcome: 'timeout' });

@@ -1,7 +1,9 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { RoutingConfigSchema, type RoutingConfig } from '../../src/core/config';
 import { buildCatalog, createCatalog } from '../../src/core/routing/catalog';
-import { compileRules, plan, UNKNOWN_MODEL_REASON } from '../../src/core/routing/plan';
+import { UNKNOWN_MODEL_REASON } from '../../src/core/routing/model-names';
+import { plan } from '../../src/core/routing/plan';
+import { compileRules } from '../../src/core/routing/rules';
 import {
   estimatePromptTokens,
   estimateTokens,
@@ -200,7 +202,9 @@ describe('plan: filters', () => {
     expect(reasonFor(schema, 'cheap/small')).toMatch(/JSON schema/);
     const required = plan(req({ routing: { require: ['vision', 'tools'] } }), catalog, healthy, DEFAULT_CONFIG);
     expect(keys(required).sort()).toEqual(['big/large', 'gem/gemini-x', 'mid/medium']);
-    expect(reasonFor(required, 'plain/basic')).toBe('no support for tools (the request defines tools) or images (the request contains images)');
+    expect(reasonFor(required, 'plain/basic')).toBe('no support for tools (routing.require asks for it) or vision (routing.require asks for it)');
+    const both = plan(req({ tools: TOOLS, routing: { require: ['tools', 'vision'] } }), catalog, healthy, DEFAULT_CONFIG);
+    expect(reasonFor(both, 'plain/basic')).toBe('no support for tools (the request defines tools) or vision (routing.require asks for it)');
   });
 
   it('streaming requests exclude models that cannot stream', () => {
@@ -297,6 +301,16 @@ describe('plan: rules', () => {
     expect(plan(req({ model: 'auto:cost' }), catalog, healthy, rules).rule).toBeUndefined();
   });
 
+  it('are data: loaded from JSON text, anything else rejected with the field named', () => {
+    const fromJson = config(JSON.parse('{"rules":[{"name":"json","when":{"prompt_matches":"invoice"},"use":["mid/medium"]}]}'));
+    expect(plan(req({}, 'Draft an invoice reminder'), catalog, healthy, fromJson).rule).toBe('json');
+    const code = RoutingConfigSchema.safeParse({ rules: [{ when: { custom: () => true }, use: ['mid/medium'] }] });
+    expect(code.success).toBe(false);
+    expect(code.error?.issues[0]).toMatchObject({ path: ['rules', 0, 'when'], message: expect.stringMatching(/custom/) });
+    const fn = RoutingConfigSchema.safeParse({ rules: [{ when: { prompt_matches: /data/ }, use: ['mid/medium'] }] });
+    expect(fn.error?.issues[0]?.path).toEqual(['rules', 0, 'when', 'prompt_matches']);
+  });
+
   it('compiles each rule set once and names an invalid regex', () => {
     expect(compileRules(rules.rules)).toBe(compileRules(rules.rules));
     const bad = config({ rules: [{ when: { prompt_matches: 'analy(' }, use: ['gem/gemini-x'] }] });
@@ -346,8 +360,26 @@ describe('plan: requested models', () => {
     expect(p.reason).toMatch(/^mid\/medium is the first usable model in your list; plain\/basic was skipped \(no support for tools/);
   });
 
-  it('a specific model plus models: [...] puts the model first', () => {
+  it('a specific model plus models: [...] puts the model first, then the list in order without repeats', () => {
     expect(keys(plan(req({ model: 'gem/gemini-x', models: ['mid/medium'] }), catalog, healthy, DEFAULT_CONFIG))).toEqual(['gem/gemini-x', 'mid/medium']);
+    const listed = plan(req({ model: 'mid/medium', models: ['big/large', 'mid/medium', 'cheap/small'] }), catalog, healthy, DEFAULT_CONFIG);
+    expect(keys(listed)).toEqual(['mid/medium', 'big/large', 'cheap/small']);
+    expect(listed.excluded).toEqual([]);
+  });
+
+  it('"auto" or a shorthand with models: [...] tries the list in order, with the shorthand setting prefer', () => {
+    const p = plan(req({ model: 'auto:quality', models: ['cheap/small', 'big/large'] }), catalog, healthy, DEFAULT_CONFIG);
+    expect(keys(p)).toEqual(['cheap/small', 'big/large']);
+    expect(p.prefer).toBe('quality');
+  });
+
+  it('a malformed auto shorthand is refused wherever it appears', () => {
+    const inList = plan(req({ model: 'mid/medium', models: ['auto:fastest'] }), catalog, healthy, DEFAULT_CONFIG);
+    expect(keys(inList)).toEqual(['mid/medium']);
+    expect(reasonFor(inList, 'auto:fastest')).toMatch(/^unknown model 'auto:fastest': use auto, auto:cost/);
+    const asModel = plan(req({ model: 'auto:fastest', models: ['mid/medium'] }), catalog, healthy, DEFAULT_CONFIG);
+    expect(asModel.candidates).toEqual([]);
+    expect(asModel.reason).toMatch(/^Unknown model 'auto:fastest'/);
   });
 
   it('an unknown model gives an empty plan that explains itself', () => {
@@ -393,6 +425,26 @@ describe('plan: determinism and explanations', () => {
       expect(p.candidates.length + p.excluded.length).toBe(MODELS.length);
       for (const x of p.excluded) expect(x.reason.length).toBeGreaterThan(10);
       expect(p.reason).toMatch(/\.$/);
+    }
+  });
+
+  it('reads no clock and no random source', () => {
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => {
+      throw new Error('plan() read Date.now()');
+    });
+    const perf = jest.spyOn(performance, 'now').mockImplementation(() => {
+      throw new Error('plan() read performance.now()');
+    });
+    const random = jest.spyOn(Math, 'random').mockImplementation(() => {
+      throw new Error('plan() read Math.random()');
+    });
+    try {
+      // Fresh request objects: token estimates are computed, not memoised.
+      for (const r of requests) expect(plan(structuredClone(r), catalog, healthy, DEFAULT_CONFIG).candidates.length).toBeGreaterThan(0);
+    } finally {
+      now.mockRestore();
+      perf.mockRestore();
+      random.mockRestore();
     }
   });
 

@@ -59,6 +59,9 @@ describe('routed streaming', () => {
     expect(story.attempts[0]).toMatchObject({ key: 'a/m', outcome: 'timeout', message: expect.stringMatching(/no first token within 1000 ms/) });
     expect(story.ttftMs).toBe(1_200);
     expect(story.attempts[1]).toMatchObject({ key: 'b/m', outcome: 'ok', ttftMs: 200 });
+    // Abandoned for slowness: it counts against A's health, and it was not retried on A.
+    expect(a.calls).toHaveLength(1);
+    expect(sy.health().find((h) => h.key === 'a/m')).toMatchObject({ consecutiveFailures: 1 });
   });
 
   it('uses the configured max_ttft_ms by default', async () => {
@@ -80,6 +83,28 @@ describe('routed streaming', () => {
     const story = await s.story;
     expect(story.attempts.map((x) => x.outcome)).toEqual(['upstream_error']);
     expect(sy.health().find((h) => h.key === 'a/m')).toMatchObject({ consecutiveFailures: 1 });
+  });
+
+  it('a stream that ends without a finish_reason after content is an error, never a clean end', async () => {
+    const { sy, a, b, run, req } = simulate();
+    a.always({ kind: 'unfinished', afterPieces: 2 });
+    const s = await run(sy.stream(req()));
+    const { got, error } = await run(drain(s.chunks));
+    expect(textOf(got)).toContain('partial answer from a');
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ partial: true, kind: 'upstream_error', message: expect.stringMatching(/without a finish_reason/) });
+    expect(b.calls).toHaveLength(0);
+    expect((await s.story).attempts.map((x) => x.outcome)).toEqual(['upstream_error']);
+  });
+
+  it('a stream that ends without content or finish_reason falls back unseen', async () => {
+    const { sy, a, run, req } = simulate({ config: { routing: { retries_per_model: 0 } } });
+    a.always({ kind: 'unfinished', afterPieces: 0 });
+    const s = await run(sy.stream(req()));
+    expect(s.model).toBe('b/m');
+    const chunks = await run(collect(s.chunks));
+    expect(chunks.every((c) => c.id.startsWith('b-'))).toBe(true);
+    expect((await s.story).attempts.map((x) => `${x.key} ${x.outcome}`)).toEqual(['a/m upstream_error', 'b/m ok']);
   });
 
   it('the deadline also bounds a stream in progress', async () => {

@@ -1,7 +1,8 @@
 import { createSwitchyard } from '../../src/core/routing/switchyard';
-import { GatewayError } from '../../src/core/errors';
-import type { RouteStory } from '../../src/core/routing/types';
+import { GatewayError, validationError } from '../../src/core/errors';
+import { RoutingOptionsSchema, type RouteStory } from '../../src/core/routing/types';
 import { collect } from '../helpers/fixtures';
+import { assertOpenAIError } from '../helpers/openai-schema';
 import { hello, model, textOf } from './helpers/fakes';
 import { simulate } from './helpers/setup';
 
@@ -108,7 +109,7 @@ describe('requests the plan cannot route', () => {
     const { sy, a, run } = simulate();
     const err = (await run(sy.chat({ model: 'auto', ...hello, routing: { require: ['vision'] } })).catch((e) => e)) as GatewayError;
     expect(err).toMatchObject({ status: 400, code: 'no_model_available' });
-    for (const key of ['a/m', 'b/m', 'c/m']) expect(err.message).toContain(`${key}: no support for images`);
+    for (const key of ['a/m', 'b/m', 'c/m']) expect(err.message).toContain(`${key}: no support for vision (routing.require asks for it)`);
     expect(a.calls).toHaveLength(0);
   });
 
@@ -120,12 +121,70 @@ describe('requests the plan cannot route', () => {
     await expect(run(sy.chat({ model: 'a/m', ...hello }, { deadlineMs: 0 }))).rejects.toMatchObject({ status: 400, param: 'deadlineMs' });
   });
 
+  it.each<[string, Record<string, unknown>, string]>([
+    ['prefer', { routing: { prefer: 'fastest' } }, 'routing.prefer'],
+    ['max_cost_usd', { routing: { max_cost_usd: -1 } }, 'routing.max_cost_usd'],
+    ['max_latency_ms', { routing: { max_latency_ms: 1.5 } }, 'routing.max_latency_ms'],
+    ['max_ttft_ms', { routing: { max_ttft_ms: 0 } }, 'routing.max_ttft_ms'],
+    ['require', { routing: { require: ['tools', 'telepathy'] } }, 'routing.require[1]'],
+    ['providers.allow', { routing: { providers: { allow: 'openai' } } }, 'routing.providers.allow'],
+    ['fallback_models', { routing: { fallback_models: [''] } }, 'routing.fallback_models[0]'],
+    ['an unknown routing field', { routing: { prefered: 'cost' } }, 'routing'],
+    ['models', { models: [] }, 'models'],
+  ])('a bad routing extension (%s) is a 400 that names the field', async (_what, extra, param) => {
+    const { sy, a, run } = simulate();
+    const err = (await run(sy.chat({ model: 'auto', ...hello, ...extra } as never)).catch((e) => e)) as GatewayError;
+    expect(err).toBeInstanceOf(GatewayError);
+    expect(err.toBody().error).toMatchObject({ type: 'invalid_request_error', param, code: 'invalid_value' });
+    expect(err.message).toContain(`'${param}'`);
+    expect(a.calls).toHaveLength(0);
+  });
+
+  it('the x-switchyard-route header form names its fields under the header', () => {
+    const result = RoutingOptionsSchema.safeParse(JSON.parse('{"prefer":"cost","require":["vison"]}'));
+    expect(result.success).toBe(false);
+    expect(validationError(result.error!, 'x-switchyard-route.').param).toBe('x-switchyard-route.require[0]');
+  });
+
   it('chat() ignores a stray stream flag: non-streaming models stay candidates', async () => {
     const models = [model('a/m', { capabilities: { tools: true, json_schema: true, vision: false, streaming: false } }), model('b/m')];
     const { sy, a, run, req } = simulate({ models });
     const { story } = await run(sy.chat({ ...req(), stream: true }));
     expect(story.model).toBe('a/m');
     expect(a.calls[0]!.req.stream).toBeUndefined();
+  });
+});
+
+describe('errors a caller gets', () => {
+  const KEY = 'sk-proj-abcdefghijklmnop1234';
+  const leaky = (kind: 'bad_request' | 'overloaded', status: number) => ({
+    kind: 'error' as const,
+    error: { kind, status, message: `request with key ${KEY} failed` },
+  });
+
+  it('are OpenAI-shaped GatewayErrors with a status, naming what went wrong, never a key', async () => {
+    const cases: Array<[string, (sim: ReturnType<typeof simulate>) => Promise<unknown>, number]> = [
+      ['every candidate failed', (x) => (x.a.always(leaky('overloaded', 503)), x.b.always(leaky('overloaded', 503)), x.run(x.sy.chat(x.req()))), 503],
+      ['the upstream rejected the request', (x) => (x.a.always(leaky('bad_request', 400)), x.run(x.sy.chat(x.req()))), 400],
+      ['the deadline passed', (x) => (x.a.always({ kind: 'ok', latencyMs: 5_000 }), x.run(x.sy.chat(x.req(), { deadlineMs: 1_000 }))), 504],
+      ['the caller aborted', (x) => x.run(x.sy.chat(x.req(), { signal: AbortSignal.abort() })), 499],
+      ['the model is unknown', (x) => x.run(x.sy.chat({ model: 'gpt-17', ...hello })), 404],
+      ['no model fits', (x) => x.run(x.sy.chat({ model: 'auto', ...hello, routing: { require: ['vision'] } })), 400],
+      ['the stream could not start', (x) => (x.a.always(leaky('overloaded', 503)), x.b.always(leaky('overloaded', 503)), x.run(x.sy.stream(x.req()))), 503],
+    ];
+    for (const [what, call, status] of cases) {
+      const sim = simulate({ config: { routing: { retries_per_model: 0 } } });
+      const err = await call(sim).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect([what, err]).toEqual([what, expect.any(GatewayError)]);
+      const body = (err as GatewayError).toBody();
+      assertOpenAIError(body);
+      expect([what, (err as GatewayError).status]).toEqual([what, status]);
+      expect(body.error.message.length).toBeGreaterThan(20);
+      expect(JSON.stringify(body)).not.toContain(KEY);
+    }
   });
 });
 

@@ -3,11 +3,11 @@ import type { Clock } from '../clock';
 import { CallerAbortError } from '../http';
 import { GatewayError, ProviderError, redactSecrets } from '../errors';
 import type { ProviderRuntime } from '../../providers/registry';
+import { raceAbort } from './abort';
 import type { HealthTracker } from './health';
 import type { LimitPermit } from './limits';
 import type { Attempt, CatalogModel } from './types';
 
-const RETRYABLE_KINDS = new Set(['rate_limited', 'overloaded', 'timeout', 'upstream_error']);
 const MAX_MESSAGE = 300;
 
 /** What one routed call (all its attempts) shares. */
@@ -19,8 +19,12 @@ export interface CallState {
   readonly deadline: number;
   readonly deadlineMs: number;
   readonly startedAt: number;
-  /** Applied to every attempt: abandon an upstream without a first token by then. */
-  readonly maxTtftMs: number;
+  /**
+   * Abandon an upstream without a first token by then. Streams always have one (the request's or the
+   * config default). A non-streaming answer has no first token before it is complete, so there only
+   * a value the request set itself applies, as the time to the response's first byte.
+   */
+  readonly maxTtftMs?: number;
   readonly attempts: Attempt[];
   readonly onAttempt?: (attempt: Attempt) => void;
 }
@@ -33,7 +37,7 @@ export function callerAbortedError(): GatewayError {
   return new GatewayError(499, 'request aborted by the caller', { type: 'request_aborted', code: 'request_aborted' });
 }
 
-export function toProviderError(err: unknown, provider: string): ProviderError {
+function toProviderError(err: unknown, provider: string): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof CallerAbortError) return new ProviderError({ kind: 'upstream_error', provider, message: 'upstream call aborted', cause: err });
   const message = err instanceof Error ? err.message : String(err);
@@ -79,50 +83,35 @@ export class AttemptHandle {
     if (call.callerSignal?.aborted) this.onCallerAbort();
     call.callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
     const left = call.deadline - this.startedAt;
-    this.arm(left, this.timers.signal, `deadline of ${call.deadlineMs} ms exceeded`);
-  }
-
-  /** The adapter's context: credentials, our signal, the deadline as epoch time, the first-byte timeout. */
-  context(): CallContext {
-    const left = this.call.deadline - this.call.clock.now();
-    return {
-      credentials: this.runtime.credentials,
-      signal: this.controller.signal,
-      deadline: Date.now() + Math.max(0, left),
-      timeouts: { firstByteMs: this.call.maxTtftMs },
-    };
+    this.arm(left, this.timers.signal, 'still running at the deadline');
   }
 
   /**
-   * Settles with `promise`, or rejects as soon as the attempt is aborted (deadline, TTFT, caller),
-   * so that no adapter can hang a call. The listener is removed each time: streams race every chunk.
+   * The adapter's context: credentials, our signal, the deadline as epoch time (adapters time with
+   * Date.now()), and the first-byte timeout: max_ttft_ms when it applies, else the time left, so that
+   * an adapter's own default never cuts a long answer the deadline still allows.
    */
+  context(): CallContext {
+    const left = Math.max(0, this.call.deadline - this.call.clock.now());
+    return {
+      credentials: this.runtime.credentials,
+      signal: this.controller.signal,
+      deadline: Date.now() + left,
+      timeouts: { firstByteMs: this.call.maxTtftMs ?? left },
+    };
+  }
+
+  /** Settles with `promise`, or rejects as soon as the attempt is aborted (deadline, TTFT, caller). */
   race<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.controller.signal;
-    if (signal.aborted) {
-      promise.catch(() => undefined);
-      return Promise.reject(signal.reason as Error);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err as Error);
-        },
-      );
-    });
+    return raceAbort(promise, this.controller.signal);
   }
 
   /** Streams: abandon the upstream when no content arrives within max_ttft_ms. */
   startTtftTimer(): void {
+    const ms = this.call.maxTtftMs;
+    if (ms === undefined) return;
     // Not retried on the same model: a model this slow to start goes to the back, the next one is tried.
-    this.arm(this.call.maxTtftMs, this.ttftTimer.signal, `no first token within ${this.call.maxTtftMs} ms`, false);
+    this.arm(ms, this.ttftTimer.signal, `no first token within ${ms} ms`, false);
   }
 
   markFirstToken(): void {
@@ -160,7 +149,7 @@ export class AttemptHandle {
       attempt.outcome = err.kind;
       if (err.status !== undefined) attempt.status = err.status;
       attempt.message = redactSecrets(err.message).slice(0, MAX_MESSAGE);
-      this.call.health.record(this.model.key, { ok: false, kind: err.kind, retryable: RETRYABLE_KINDS.has(err.kind), retryAfterMs: err.retryAfterMs });
+      this.call.health.record(this.model.key, { ok: false, kind: err.kind, retryAfterMs: err.retryAfterMs });
     } else if ('aborted' in result) {
       attempt.outcome = 'aborted';
       attempt.message = result.aborted;

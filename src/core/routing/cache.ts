@@ -78,12 +78,4 @@ export class ResponseCache {
   set(key: string, answer: Omit<CachedAnswer, 'storedAt'>): void {
     this.lru.set(key, structuredClone({ ...answer, storedAt: this.clock.now() }));
   }
-
-  get size(): number {
-    return this.lru.size;
-  }
-
-  clear(): void {
-    this.lru.clear();
-  }
 }

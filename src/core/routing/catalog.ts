@@ -88,7 +88,7 @@ export interface BuildCatalogOptions {
 }
 
 /** Defaults for a model that config adds without saying everything about it. */
-export const NEW_MODEL_DEFAULTS = {
+const NEW_MODEL_DEFAULTS = {
   context_window: 8192,
   max_output_tokens: 4096,
   capabilities: { tools: false, json_schema: false, vision: false, streaming: true },

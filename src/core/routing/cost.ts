@@ -9,14 +9,16 @@ export function roundUsd(usd: number): number {
 }
 
 /**
- * Cost in USD of one call from the usage the provider reported and per-1M-token prices.
- * Cached prompt tokens are billed at `cached_input` (or the full input price when unknown).
+ * USD for token counts at per-1M-token prices, unrounded (plans compare expected costs with it).
+ * `cachedInput` tokens are part of `input` and billed at `cached_input` (the input price when unknown).
  */
+export function priceTokens(pricing: ModelPricing, input: number, output: number, cachedInput = 0): number {
+  const cached = Math.min(cachedInput, input);
+  return ((input - cached) * pricing.input + cached * (pricing.cached_input ?? pricing.input) + output * pricing.output) * PER_TOKEN;
+}
+
+/** Cost in USD of one call, from the usage the provider reported. */
 export function costUsd(pricing: ModelPricing, usage: Usage | undefined): number {
   if (!usage) return 0;
-  const cached = Math.min(usage.prompt_tokens_details?.cached_tokens ?? 0, usage.prompt_tokens);
-  const uncached = usage.prompt_tokens - cached;
-  const input = uncached * pricing.input + cached * (pricing.cached_input ?? pricing.input);
-  const output = usage.completion_tokens * pricing.output;
-  return roundUsd((input + output) * PER_TOKEN);
+  return roundUsd(priceTokens(pricing, usage.prompt_tokens, usage.completion_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0));
 }

@@ -7,6 +7,7 @@ import { AttemptHandle, callerAbortedError, recordSkip, type CallState } from '.
 import { decide, type Exclusion } from './fallback';
 import type { HealthTracker } from './health';
 import type { LimitPermit, LimitsRegistry } from './limits';
+import { estimateTokens, expectedOutputTokens, promptTokensFor, requestedOutputTokens } from './tokens';
 import type { Attempt, Catalog, CatalogModel, PlannedCandidate, Plan, RoutedChatRequest } from './types';
 
 /** Everything the executor needs that outlives one call. */
@@ -35,9 +36,10 @@ export function upstreamRequest(request: RoutedChatRequest, model: CatalogModel)
   return { ...rest, model: model.model };
 }
 
-/** Tokens charged to a tokens-per-minute limit: the prompt estimate plus the expected answer. */
-function expectedTokens(request: RoutedChatRequest, plan: Plan, config: RoutingConfig): number {
-  return plan.estimatedPromptTokens + (request.max_completion_tokens ?? request.max_tokens ?? config.expected_output_tokens);
+/** Tokens charged to a tokens-per-minute limit: the model's prompt estimate plus the expected answer, as plan() counts them. */
+function expectedTokens(request: RoutedChatRequest, model: CatalogModel, config: RoutingConfig): number {
+  const output = expectedOutputTokens(requestedOutputTokens(request) ?? config.expected_output_tokens, model);
+  return promptTokensFor(estimateTokens(request), model) + output;
 }
 
 function describe(a: Attempt): string {
@@ -46,7 +48,7 @@ function describe(a: Attempt): string {
 }
 
 /** The error a caller sees when nothing answered: the most relevant failure, with every attempt listed. */
-export function exhaustedError(call: CallState, last: ProviderError | undefined, deadlineHit = false): GatewayError {
+function exhaustedError(call: CallState, last: ProviderError | undefined, deadlineHit = false): GatewayError {
   const list = call.attempts.map(describe).join('; ');
   if (deadlineHit) {
     return new GatewayError(504, `deadline of ${call.deadlineMs} ms exceeded after ${call.attempts.length} attempt(s)${list ? `: ${list}` : ''}`, {
@@ -140,7 +142,7 @@ class CandidateRunner<T> {
     const limiter = this.engine.limits.get(model.provider);
     if (!limiter) return undefined;
     const decision = await limiter.acquire({
-      tokens: expectedTokens(this.request, this.plan, this.engine.config),
+      tokens: expectedTokens(this.request, model, this.engine.config),
       budgetMs: this.budgetMs(),
       expectedCallMs: candidate.expectedLatencyMs,
       signal: this.call.callerSignal,

@@ -8,9 +8,15 @@ type CircuitConfig = RoutingConfig['circuit'];
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
 /** What one finished call tells the health tracker. */
-export type HealthSample =
-  | { ok: true; ttftMs?: number; totalMs?: number }
-  | { ok: false; kind: ErrorKind; retryable: boolean; retryAfterMs?: number };
+export type HealthSample = { ok: true; ttftMs?: number; totalMs?: number } | { ok: false; kind: ErrorKind; retryAfterMs?: number };
+
+/**
+ * Failures that say the model (or its provider) is unwell: rate limits, overload, timeouts, 5xx and
+ * cut connections (a stream abandoned for a late first token too). The others (auth, a rejected
+ * request, context length, content filter) are about the request or the config: they are not counted,
+ * though a probe that gets one ends the open circuit, since the upstream did answer.
+ */
+const MODEL_FAULTS: ReadonlySet<ErrorKind> = new Set(['rate_limited', 'overloaded', 'timeout', 'upstream_error']);
 
 export interface HealthSnapshot {
   key: string;
@@ -59,8 +65,7 @@ function ewma(prev: number | undefined, sample: number): number {
 
 /**
  * Per provider+model health: latency EWMAs, failure rate over a sliding window and a circuit
- * breaker. Only retryable failures (rate limits, overload, timeouts, 5xx, resets) count against
- * a model; a rejected request says nothing about the model's health.
+ * breaker. Only MODEL_FAULTS count against a model; a rejected request says nothing about its health.
  *
  * Latency measurements older than the window are forgotten, so plans fall back to the catalog's
  * priors and the next request acts as a probe: a model that became slow gets traffic again once
@@ -140,7 +145,7 @@ export class HealthTracker implements HealthView {
       if (h.state !== 'closed') this.transition(key, h, 'closed', 'probe succeeded');
       return;
     }
-    if (!sample.retryable) {
+    if (!MODEL_FAULTS.has(sample.kind)) {
       // The upstream answered; the request was at fault. Ends a probe like a success would.
       if (h.state === 'half_open') this.transition(key, h, 'closed', `probe answered (${sample.kind})`);
       return;

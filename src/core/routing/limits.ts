@@ -2,6 +2,7 @@ import Bottleneck from 'bottleneck';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { ProviderLimits } from '../config';
+import { raceAbort } from './abort';
 
 const MINUTE_MS = 60_000;
 const HOLD_EWMA_ALPHA = 0.2;
@@ -31,11 +32,15 @@ export interface LimitPermit {
   release(): void;
 }
 
-export type LimitDecision = { ok: true; permit: LimitPermit; waitedMs: number } | { ok: false; waitMs: number; reason: string };
+export type LimitDecision = { ok: true; permit: LimitPermit } | { ok: false; waitMs: number; reason: string };
 
 interface WaitEstimate {
   ms: number;
   reason: string;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function keyId(provider: string, apiKey: string | undefined): string {
@@ -98,9 +103,9 @@ export class ProviderLimiter {
     try {
       await this.takeTokens(weight, cancel.signal);
       const permit = await this.takeSlot(cancel.signal);
-      return { ok: true, permit, waitedMs: this.clock.now() - started };
+      return { ok: true, permit };
     } catch (err) {
-      const reason = cancel.signal.aborted ? String((cancel.signal.reason as Error).message) : (err as Error).message;
+      const reason = errorText(cancel.signal.aborted ? cancel.signal.reason : err);
       return { ok: false, waitMs: this.clock.now() - started, reason: `${wait.reason || 'queued'}: ${reason}` };
     } finally {
       req.signal?.removeEventListener('abort', onCallerAbort);
@@ -212,24 +217,6 @@ export class ProviderLimiter {
     this.held.add(releaseOnce);
     return { release: releaseOnce };
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 /** Every configured provider's limiter, by provider name. */

@@ -30,6 +30,15 @@ function closeQuietly(iterator: AsyncIterator<ChatChunk>): void {
   }
 }
 
+/**
+ * Adapters must throw when a stream ends without its terminal event; this catches any that do not
+ * (or an upstream that sends [DONE] after a cut): an answer whose choice never finished is not complete.
+ */
+function assertFinished(assembler: StreamAssembler, provider: string): void {
+  if (assembler.response()) return;
+  throw new ProviderError({ kind: 'upstream_error', provider, message: 'stream ended without a finish_reason: the answer may be truncated' });
+}
+
 /** Reads until the first chunk with content: until then a failure can still fall back unseen. */
 async function openStream(handle: AttemptHandle, request: RoutedChatRequest): Promise<OpenedStream> {
   const req = { ...upstreamRequest(request, handle.model), stream: true };
@@ -40,7 +49,10 @@ async function openStream(handle: AttemptHandle, request: RoutedChatRequest): Pr
   try {
     for (;;) {
       const r = await handle.race(iterator.next());
-      if (r.done) return { iterator, buffered, assembler, ended: true };
+      if (r.done) {
+        assertFinished(assembler, handle.model.provider);
+        return { iterator, buffered, assembler, ended: true };
+      }
       buffered.push(r.value);
       assembler.add(r.value);
       if (hasContent(r.value)) {
@@ -115,7 +127,10 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
         } finally {
           reading = false;
         }
-        if (r.done) break;
+        if (r.done) {
+          assertFinished(assembler, handle.model.provider);
+          break;
+        }
         assembler.add(r.value);
         yield r.value;
       }

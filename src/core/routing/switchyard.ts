@@ -8,15 +8,17 @@ import type { CallState } from './attempt';
 import { ResponseCache, cacheKey, type CachedAnswer } from './cache';
 import { buildCatalog, createCatalog } from './catalog';
 import { responseToChunks } from './chunks';
+import { Listeners, type SwitchyardEvents } from './events';
 import { executeComplete, type Engine } from './executor';
-import { HealthTracker, type CircuitTransition, type HealthSnapshot } from './health';
+import { HealthTracker, type HealthSnapshot } from './health';
 import { LimitsRegistry, type LimiterStoreOptions } from './limits';
-import { UNKNOWN_MODEL_REASON, compileRules, plan as planRoute } from './plan';
+import { UNKNOWN_MODEL_REASON } from './model-names';
+import { plan as planRoute } from './plan';
+import { compileRules } from './rules';
 import { buildStory, planSummary } from './story';
 import { executeStream } from './stream';
 import {
   RoutedChatRequestSchema,
-  type Attempt,
   type CallOptions,
   type Catalog,
   type CatalogModel,
@@ -40,21 +42,7 @@ export interface SwitchyardDeps {
   limiterStore?: LimiterStoreOptions;
 }
 
-/** A call nothing answered: every attempt and the error the caller got. */
-export interface FailedCall {
-  requestedModel: string;
-  attempts: Attempt[];
-  error: GatewayError;
-}
-
-/** Hooks for metrics and usage logs. Listener errors are swallowed: they never affect routing. */
-export interface SwitchyardEvents {
-  attempt: (attempt: Attempt) => void;
-  /** A call was answered (streams: when the stream is over). */
-  story: (story: RouteStory) => void;
-  failure: (failure: FailedCall) => void;
-  circuit: (transition: CircuitTransition) => void;
-}
+export type { FailedCall, SwitchyardEvents } from './events';
 
 /** The Switchyard interface plus what operations need: events, a health snapshot, the parsed config. */
 export interface RoutingSwitchyard extends Switchyard {
@@ -89,27 +77,6 @@ function catalogFor(config: CoreConfig, runtimes: ProviderRuntime[], given?: Cat
     return buildCatalog({ providers, overrides: config.models });
   }
   return given.models.every((m) => names.has(m.provider)) ? given : createCatalog(given.models.filter((m) => names.has(m.provider)));
-}
-
-class Listeners {
-  private readonly map = new Map<keyof SwitchyardEvents, Set<(arg: never) => void>>();
-
-  on<E extends keyof SwitchyardEvents>(event: E, listener: SwitchyardEvents[E]): () => void {
-    let set = this.map.get(event);
-    if (!set) this.map.set(event, (set = new Set()));
-    set.add(listener as (arg: never) => void);
-    return () => set.delete(listener as (arg: never) => void);
-  }
-
-  emit<E extends keyof SwitchyardEvents>(event: E, arg: Parameters<SwitchyardEvents[E]>[0]): void {
-    for (const l of this.map.get(event) ?? []) {
-      try {
-        (l as (a: typeof arg) => void)(arg);
-      } catch {
-        // a broken metrics hook must not break a call
-      }
-    }
-  }
 }
 
 class SwitchyardImpl implements RoutingSwitchyard {
@@ -157,9 +124,7 @@ class SwitchyardImpl implements RoutingSwitchyard {
 
   async chat(input: RoutedChatRequest, options: CallOptions = {}): Promise<RoutedCompletion> {
     const request = parseRequest(input, false);
-    const { call, end } = this.newCall(request, options);
-    const key = this.cache.wants(request) ? cacheKey(request) : undefined;
-    const hit = key ? this.cache.get(key) : undefined;
+    const { call, end, key, hit } = this.begin(request, options);
     if (hit) {
       end();
       return { response: hit.response, story: this.cachedStory(request, call, hit) };
@@ -181,9 +146,7 @@ class SwitchyardImpl implements RoutingSwitchyard {
 
   async stream(input: RoutedChatRequest, options: CallOptions = {}): Promise<RoutedStream> {
     const request = parseRequest(input, true);
-    const { call, end } = this.newCall(request, options);
-    const key = this.cache.wants(request) ? cacheKey(request) : undefined;
-    const hit = key ? this.cache.get(key) : undefined;
+    const { call, end, key, hit } = this.begin(request, options);
     if (hit) {
       end();
       return this.replay(hit, this.cachedStory(request, call, hit));
@@ -209,6 +172,14 @@ class SwitchyardImpl implements RoutingSwitchyard {
     this.closed = true;
     for (const controller of [...this.inFlight]) controller.abort();
     await this.engine.limits.close();
+  }
+
+  /** A new call, with its cache key when the request uses the cache and the stored answer when there is one. */
+  private begin(request: RoutedChatRequest, options: CallOptions): { call: CallState; end: () => void; key?: string; hit?: CachedAnswer } {
+    const started = this.newCall(request, options);
+    if (!this.cache.wants(request)) return started;
+    const key = cacheKey(request);
+    return { ...started, key, hit: this.cache.get(key) };
   }
 
   private planFor(request: RoutedChatRequest): Plan {
@@ -267,7 +238,7 @@ class SwitchyardImpl implements RoutingSwitchyard {
       deadline: startedAt + deadlineMs,
       deadlineMs,
       startedAt,
-      maxTtftMs: request.routing?.max_ttft_ms ?? this.config.routing.max_ttft_ms,
+      maxTtftMs: request.routing?.max_ttft_ms ?? (request.stream ? this.config.routing.max_ttft_ms : undefined),
       attempts: [],
       onAttempt: (a) => this.listeners.emit('attempt', a),
     };

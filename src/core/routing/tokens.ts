@@ -56,17 +56,20 @@ function countO200k(text: string): number {
   return Math.ceil((sampled * text.length) / EXACT_TOKENIZE_MAX_CHARS);
 }
 
-function appendContent(texts: string[], content: ChatMessage['content']): { images: number; lowDetail: number } {
+/** Appends the text parts of a message's content to `texts`. */
+export function appendText(texts: string[], content: ChatMessage['content']): void {
+  if (typeof content === 'string') texts.push(content);
+  else if (Array.isArray(content)) for (const part of content) if (part.type === 'text') texts.push(part.text);
+}
+
+function countImages(content: ChatMessage['content']): { images: number; lowDetail: number } {
   let images = 0;
   let lowDetail = 0;
-  if (typeof content === 'string') texts.push(content);
-  else if (Array.isArray(content)) {
+  if (Array.isArray(content)) {
     for (const part of content) {
-      if (part.type === 'text') texts.push(part.text);
-      else {
-        images++;
-        if (part.image_url.detail === 'low') lowDetail++;
-      }
+      if (part.type !== 'image_url') continue;
+      images++;
+      if (part.image_url.detail === 'low') lowDetail++;
     }
   }
   return { images, lowDetail };
@@ -80,7 +83,8 @@ export function estimateTokens(request: RoutedChatRequest): TokenEstimate {
   let images = 0;
   let lowDetail = 0;
   for (const message of request.messages) {
-    const counted = appendContent(texts, message.content);
+    appendText(texts, message.content);
+    const counted = countImages(message.content);
     images += counted.images;
     lowDetail += counted.lowDetail;
     if (message.role === 'assistant' && message.tool_calls) {
@@ -105,8 +109,22 @@ export function estimateTokens(request: RoutedChatRequest): TokenEstimate {
   return estimate;
 }
 
+/** The estimate that applies to `model`. */
+export function promptTokensFor(estimate: TokenEstimate, model: CatalogModel): number {
+  return isOpenAIFamily(model) ? estimate.openai : estimate.generic;
+}
+
 /** Estimated prompt tokens of `request` for `model`. */
 export function estimatePromptTokens(request: RoutedChatRequest, model: CatalogModel): number {
-  const estimate = estimateTokens(request);
-  return isOpenAIFamily(model) ? estimate.openai : estimate.generic;
+  return promptTokensFor(estimateTokens(request), model);
+}
+
+/** The output limit the request set, if any. */
+export function requestedOutputTokens(request: RoutedChatRequest): number | undefined {
+  return request.max_completion_tokens ?? request.max_tokens ?? undefined;
+}
+
+/** Tokens the answer is expected to take on `model`: the request's limit or the configured guess, capped by the model. */
+export function expectedOutputTokens(expected: number, model: CatalogModel): number {
+  return Math.min(expected, model.max_output_tokens);
 }

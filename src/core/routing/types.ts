@@ -10,7 +10,11 @@ export const RoutingOptionsSchema = z.strictObject({
   prefer: PreferSchema.optional(),
   max_cost_usd: z.number().positive().optional(),
   max_latency_ms: z.number().int().positive().optional(),
-  /** Abandon an upstream that has not produced its first byte in this time and try the next. */
+  /**
+   * Streams: abandon an upstream that has sent no content in this time and try the next (default:
+   * the config's routing.max_ttft_ms). Non-streaming calls, whose first byte comes with the whole
+   * answer, get this limit on their first byte only when the request sets it.
+   */
   max_ttft_ms: z.number().int().positive().optional(),
   require: z.array(CapabilitySchema).optional(),
   providers: z
@@ -26,6 +30,11 @@ export const RoutingOptionsSchema = z.strictObject({
 /** A chat request as the gateway accepts it: OpenAI's, plus `routing` and an ordered `models` list. */
 export const RoutedChatRequestSchema = ChatRequestSchema.extend({
   routing: RoutingOptionsSchema.optional(),
+  /**
+   * Candidates in the order to try them (OpenRouter style): a specific `model` goes first, then these;
+   * with `model: "auto"` (or a shorthand, which still sets prefer) only these. An "auto" entry stands for
+   * the whole catalog, ranked.
+   */
   models: z.array(z.string().min(1)).min(1).optional(),
 });
 

@@ -12,6 +12,8 @@ export type Step =
   | { kind: 'error'; error: Omit<ProviderErrorInit, 'provider'>; latencyMs?: number }
   /** Streams `afterPieces` content chunks, then the connection dies. complete(): the body is cut. */
   | { kind: 'cut'; afterPieces: number; latencyMs?: number }
+  /** Streams `afterPieces` content chunks, then ends cleanly but without a finish_reason (a misbehaving adapter or upstream). */
+  | { kind: 'unfinished'; afterPieces: number }
   /** Answers only when `until` resolves (or never); honours the abort signal. */
   | { kind: 'wait'; until?: Promise<void>; then?: Step }
   /** A 200 whose answer has no choices. */
@@ -73,7 +75,9 @@ export class FakeAdapter implements ProviderAdapter {
     const step = await this.settle(this.next({ mode: 'complete', req, ctx, at: this.clock.now() }), ctx);
     if ('latencyMs' in step && step.latencyMs) await this.clock.sleep(step.latencyMs, ctx.signal);
     if (step.kind === 'error') throw this.fail(step.error);
-    if (step.kind === 'cut') throw this.fail({ kind: 'upstream_error', message: 'connection reset while reading the body (answer truncated)' });
+    if (step.kind === 'cut' || step.kind === 'unfinished') {
+      throw this.fail({ kind: 'upstream_error', message: 'connection reset while reading the body (answer truncated)' });
+    }
     const text = step.kind === 'ok' ? (step.text ?? `answer from ${this.name}`) : '';
     const response: ChatResponse = {
       id: `${this.name}-${this.calls.length}`,
@@ -105,9 +109,13 @@ export class FakeAdapter implements ProviderAdapter {
       throw this.fail(step.error);
     }
     if (step.kind === 'empty' || step.kind === 'wait') throw this.fail({ kind: 'upstream_error', message: 'empty' });
+    const text = step.kind === 'ok' ? (step.text ?? `answer from ${this.name}`) : `partial answer from ${this.name}`;
+    if (step.kind === 'unfinished') {
+      for (let i = 0; i < step.afterPieces; i++) yield chunk({ content: `${text} ` });
+      return;
+    }
     const ttft = step.kind === 'ok' ? (step.ttftMs ?? step.latencyMs ?? 0) : (step.latencyMs ?? 0);
     if (ttft) await this.clock.sleep(ttft, ctx.signal);
-    const text = step.kind === 'ok' ? (step.text ?? `answer from ${this.name}`) : `partial answer from ${this.name}`;
     const pieces = step.kind === 'cut' ? Math.max(1, step.afterPieces) : (step.pieces ?? 2);
     const size = Math.ceil(text.length / pieces);
     for (let i = 0; i < pieces; i++) {
