@@ -3,6 +3,8 @@ import type { CoreConfig, ProviderConfig, ProviderLimits } from '../core/config'
 import { AnthropicAdapter } from './anthropic';
 import { GeminiAdapter } from './gemini';
 import { COMPATIBLE_PRESETS, createCompatibleAdapter } from './openai-compatible';
+import { createDemoAdapter } from './demo';
+import { createLocalAdapter } from './local';
 
 /** A provider ready to be called: its adapter, where it lives and with which key. */
 export interface ProviderRuntime {
@@ -22,6 +24,8 @@ export type AdapterFactory = (name: string, config: ProviderConfig) => ProviderA
 export const ADAPTER_FACTORIES: Partial<Record<ProviderConfig['type'], AdapterFactory>> = {
   openai: (name) => createCompatibleAdapter('openai', name),
   'openai-compatible': (name, cfg) => createCompatibleAdapter(cfg.preset ?? name, name),
+  demo: (name) => createDemoAdapter({ name }),
+  local: (name, cfg) => createLocalAdapter(name, cfg),
   gemini: (name) => new GeminiAdapter(name),
   anthropic: (name) => new AnthropicAdapter(name),
 };

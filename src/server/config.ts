@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { CoreConfigSchema } from '../core/config';
+import { formatPath } from '../core/errors';
+import { FlowsSchema, WebhooksSectionSchema } from '../webhooks/config';
+import { LOG_LEVELS } from './log';
+
+/** Options of the built-in demo provider family (simulated models, no keys). */
+export const DemoOptionsSchema = z.strictObject({
+  /** Share of calls that fail with a simulated 429 or 503, so fallback is visible. */
+  failure_rate: z.number().min(0).max(1).default(0.08),
+  /** Multiplies the simulated latencies (1 = realistic, 0 = instant). */
+  latency_scale: z.number().min(0).max(10).default(0.25),
+  /** Seeds failures; answers are always deterministic. */
+  seed: z.number().int().optional(),
+});
+
+const BODY_LIMIT_RE = /^\d+(?:\.\d+)?\s*(?:b|kb|mb)$/i;
+
+export const ServerSectionSchema = z.strictObject({
+  port: z.number().int().min(0).max(65_535).default(8787),
+  /** Interface to listen on; default 127.0.0.1 when no gateway key exists, else 0.0.0.0. */
+  host: z.string().min(1).optional(),
+  /** Guards the /admin API; without it the admin API is off. */
+  admin_key: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Largest accepted request body, e.g. "4mb". */
+  body_limit: z.union([z.string().regex(BODY_LIMIT_RE, 'a size such as "512kb" or "4mb"'), z.number().int().positive()]).default('4mb'),
+  /** SQLite file of keys and usage (SWITCHYARD_STORE overrides; default ./switchyard.sqlite). */
+  store_path: z.string().min(1).optional(),
+  /** Keep prompts and completions in usage rows, PII-redacted (emails, phone and card numbers). */
+  log_prompts: z.boolean().default(false),
+  log_level: z.enum(LOG_LEVELS).default('info'),
+  /** How long SIGTERM waits for in-flight requests before closing their sockets. */
+  shutdown_timeout_ms: z.number().int().positive().default(30_000),
+  /** How long start-up waits for a local Ollama to answer. */
+  ollama_probe_ms: z.number().int().positive().default(300),
+  demo: DemoOptionsSchema.prefault({}),
+});
+
+export const ServerConfigSchema = CoreConfigSchema.extend({
+  server: ServerSectionSchema.prefault({}),
+  /** Webhook flows by name (see src/webhooks/config.ts). */
+  flows: FlowsSchema,
+  webhooks: WebhooksSectionSchema.prefault({}),
+});
+
+export type DemoOptions = z.infer<typeof DemoOptionsSchema>;
+export type ServerSection = z.infer<typeof ServerSectionSchema>;
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+
+type Env = Record<string, string | undefined>;
+
+/** A configuration that cannot be used; `problems` lists every one as `path: message`. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_CONFIG_FILES = ['switchyard.yaml', 'switchyard.yml', 'switchyard.json'];
+
+/** `--config`, then SWITCHYARD_CONFIG, then the first default file present in `cwd`. */
+export function findConfigFile(explicit: string | undefined, env: Env, cwd = process.cwd()): string | undefined {
+  const named = explicit ?? env.SWITCHYARD_CONFIG;
+  if (named) return resolve(cwd, named);
+  return DEFAULT_CONFIG_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
+}
+
+const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${NAME}` (or `${NAME:-default}`) in every string of the parsed file; `$${` is a
+ * literal `${`. A reference to an unset variable is a problem at that path.
+ */
+export function interpolateEnv(value: unknown, env: Env, problems: string[], path: PropertyKey[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (match: string, name?: string, fallback?: string) => {
+      if (match === '$${') return '${';
+      const v = env[name as string];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${formatPath(path) || '(root)'}: environment variable ${name} is not set`);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, problems, [...path, i]));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, problems, [...path, k]);
+    return out;
+  }
+  return value;
+}
+
+function parseFileText(file: string, text: string, problems: string[]): unknown {
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      problems.push(`(file): invalid JSON: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  for (const e of doc.errors) problems.push(`(file): invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+  return doc.errors.length > 0 ? undefined : (doc.toJS() as unknown);
+}
+
+/** A YAML section whose entries are all commented out (`models:` and nothing) is absent, not null. */
+function withoutEmptySections(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+}
+
+/** Validates raw (already parsed) configuration; throws ConfigError listing every problem. */
+export function parseServerConfig(raw: unknown, env: Env = process.env, source = 'configuration'): ServerConfig {
+  const problems: string[] = [];
+  const interpolated = withoutEmptySections(interpolateEnv(raw ?? {}, env, problems));
+  const result = ServerConfigSchema.safeParse(interpolated);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+  return result.data;
+}
+
+export interface LoadConfigOptions {
+  /** `--config` flag. */
+  file?: string;
+  env?: Env;
+  cwd?: string;
+  /** Command-line overrides (win over the environment and the file). */
+  port?: number;
+  host?: string;
+}
+
+export interface LoadedConfig {
+  config: ServerConfig;
+  /** The file read, or undefined when running on defaults. */
+  file?: string;
+}
+
+/**
+ * Reads and validates the server configuration. Precedence for port and host:
+ * command line, then PORT / HOST, then the file, then defaults.
+ */
+export function loadServerConfig(opts: LoadConfigOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const file = findConfigFile(opts.file, env, opts.cwd);
+  let raw: unknown = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(file, [`(file): not found`]);
+    const problems: string[] = [];
+    raw = parseFileText(file, readFileSync(file, 'utf8'), problems);
+    if (problems.length > 0) throw new ConfigError(file, problems);
+  }
+  const config = parseServerConfig(raw, env, file ?? 'defaults');
+  applyListenOverrides(config, env, opts);
+  return { config, file };
+}
+
+function applyListenOverrides(config: ServerConfig, env: Env, opts: LoadConfigOptions): void {
+  const portText = opts.port !== undefined ? String(opts.port) : env.PORT;
+  if (portText !== undefined && portText !== '') {
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw new ConfigError(opts.port !== undefined ? '--port' : 'PORT', [`server.port: '${portText}' is not a port number (0-65535)`]);
+    }
+    config.server.port = port;
+  }
+  const host = opts.host ?? env.HOST;
+  if (host) config.server.host = host;
+}

@@ -1,0 +1,244 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Request, RequestHandler, Response } from 'express';
+import { GatewayError, gatewayErrorFromProvider, ProviderError, validationError } from '../../core/errors';
+import type { Switchyard } from '../../core/gateway';
+import { CallerAbortError } from '../../core/http';
+import { RoutedChatRequestSchema, RoutingOptionsSchema, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
+import type { ChatChunk, ChatResponse } from '../../core/schema';
+import { keyIdOf, type AccessControl, type KeyContext } from '../access';
+import type { SwitchyardHolder } from '../holder';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { usageRowFromError, usageRowFromStory, type UsageStore } from '../store';
+import { drained, endWithDone, endWithError, startEventStream, writeComment, writeEvent } from '../sse';
+import { attemptJson, attemptsOf, storyHeaders, storyJson } from '../story';
+
+export interface ChatDeps {
+  holder: SwitchyardHolder;
+  metrics: Metrics;
+  logger: Logger;
+  /** Keys, allowed models, rate limits and budgets; absent means open access. */
+  access?: AccessControl;
+  usage?: Pick<UsageStore, 'record'>;
+  /** Keep prompt and completion text in usage rows (the store redacts PII). */
+  logPrompts: boolean;
+}
+
+/** What one request ended as: the answer's story, or the error the caller got. */
+interface Outcome {
+  status: number;
+  stream: boolean;
+  story?: RouteStory;
+  error?: GatewayError;
+  attempts?: number;
+  completion?: string;
+}
+
+const ROUTE_HEADER = 'x-switchyard-route';
+
+function parseRouteHeader(value: string | string[] | undefined): RoutedChatRequest['routing'] | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GatewayError(400, `Invalid ${ROUTE_HEADER} header: it must be a JSON object, e.g. {"prefer":"cost"}`, { param: ROUTE_HEADER, code: 'invalid_header' });
+  }
+  const result = RoutingOptionsSchema.safeParse(json);
+  if (!result.success) throw validationError(result.error, `${ROUTE_HEADER}.`);
+  return result.data;
+}
+
+/** The body, validated, with the routing header merged under the body's own `routing`. */
+export function parseChatRequest(body: unknown, headers: IncomingHttpHeaders): RoutedChatRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new GatewayError(400, 'The request body must be a JSON object (content-type: application/json).', { code: 'invalid_body' });
+  }
+  const result = RoutedChatRequestSchema.safeParse(body);
+  if (!result.success) throw validationError(result.error);
+  const request = result.data;
+  const fromHeader = parseRouteHeader(headers[ROUTE_HEADER]);
+  if (fromHeader) request.routing = { ...fromHeader, ...request.routing };
+  return request;
+}
+
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof ProviderError) return gatewayErrorFromProvider(err);
+  if (err instanceof CallerAbortError) return new GatewayError(499, 'request aborted by the caller', { type: 'request_aborted', code: 'request_aborted' });
+  return new GatewayError(500, 'internal error in the gateway', { type: 'api_error', code: 'internal_error' });
+}
+
+/** Keys with limits need the plan: its candidates (allow-list) and expected cost (budget). */
+function admit(access: AccessControl | undefined, key: KeyContext | undefined, switchyard: Switchyard, request: RoutedChatRequest): void {
+  if (!access || !key?.key) return;
+  const plan = switchyard.plan(request);
+  const candidates = plan.candidates.map((c) => c.key);
+  const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: plan.candidates[0]?.expectedCostUsd ?? 0 });
+  if (admission.models && (request.models === undefined || admission.models.length < candidates.length)) request.models = admission.models;
+}
+
+function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+async function completeChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome): Promise<void> {
+  const { response, story } = await switchyard.chat(request, { signal });
+  out.story = story;
+  out.completion = response.choices[0]?.message.content ?? undefined;
+  const body: ChatResponse & { switchyard: Record<string, unknown> } = { ...response, switchyard: storyJson(story) };
+  sendJson(res, 200, JSON.stringify(body), storyHeaders(story));
+}
+
+/** A usage chunk built from the story, for upstreams that reported usage only at the end. */
+function usageChunk(last: ChatChunk | undefined, story: RouteStory): ChatChunk | undefined {
+  if (!story.usage) return undefined;
+  return { id: last?.id ?? 'chatcmpl-switchyard', object: 'chat.completion.chunk', created: last?.created ?? Math.floor(Date.now() / 1000), model: last?.model ?? story.model, choices: [], usage: story.usage };
+}
+
+async function streamChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome, keepText: boolean): Promise<void> {
+  const routed = await switchyard.stream(request, { signal });
+  startEventStream(res, { 'x-switchyard-model': routed.model, 'x-switchyard-provider': routed.provider });
+  const includeUsage = request.stream_options?.include_usage === true;
+  let heldUsage: ChatChunk | undefined;
+  let last: ChatChunk | undefined;
+  let text = '';
+  try {
+    for await (const chunk of routed.chunks) {
+      if (chunk.choices.length === 0) {
+        // Usage arrives last: held so the decision story can travel with it.
+        if (includeUsage && chunk.usage) heldUsage = chunk;
+        continue;
+      }
+      last = chunk;
+      if (keepText) text += chunk.choices[0]?.delta.content ?? '';
+      if (!writeEvent(res, JSON.stringify(chunk))) await drained(res);
+    }
+  } catch (err) {
+    // The story resolves however the stream ended: usage and cost of what was sent still count.
+    out.story = await routed.story;
+    out.completion = text;
+    throw err;
+  }
+  out.completion = text;
+  const story = await routed.story;
+  out.story = story;
+  const json = storyJson(story);
+  if (includeUsage) {
+    const final = heldUsage ?? usageChunk(last, story);
+    if (final) writeEvent(res, JSON.stringify({ ...final, switchyard: json }));
+  }
+  writeComment(res, `switchyard ${JSON.stringify(json)}`);
+  endWithDone(res);
+}
+
+/** Answers with the error: a JSON error before the stream began, an error event after. */
+function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger): void {
+  const error = toGatewayError(err);
+  if (error.status === 500) logger.error('unexpected error answering a chat request', { err });
+  out.error = error;
+  out.status = error.status;
+  const attempts = attemptsOf(err);
+  out.attempts = attempts?.length;
+  if (res.destroyed) {
+    out.status = 499;
+    return;
+  }
+  const body: Record<string, unknown> = { ...error.toBody() };
+  if (attempts?.length) body.switchyard = { attempts: attempts.map(attemptJson) };
+  if (res.headersSent) {
+    endWithError(res, body);
+    return;
+  }
+  const headers: Record<string, string> = { ...error.headers };
+  if (attempts) headers['x-switchyard-attempts'] = String(attempts.length);
+  sendJson(res, error.status, JSON.stringify(body), headers);
+}
+
+function promptText(request: RoutedChatRequest | undefined): string | null {
+  if (!request) return null;
+  return request.messages
+    .map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? null)}`)
+    .join('\n');
+}
+
+interface Finished {
+  deps: ChatDeps;
+  out: Outcome;
+  key?: KeyContext;
+  requested: string;
+  request?: RoutedChatRequest;
+  startedAt: number;
+  durationMs: number;
+}
+
+/** Metrics, budget settlement, usage row and the access log line of one request. */
+function finish({ deps, out, key, requested, request, startedAt, durationMs }: Finished): void {
+  const { story } = out;
+  deps.metrics.chat({ status: out.status, stream: out.stream, story, durationMs });
+  deps.access?.settle(key, story?.costUsd ?? 0);
+  if (deps.usage) {
+    const prompt = deps.logPrompts ? promptText(request) : null;
+    const extra = { time: startedAt, key_id: keyIdOf(key), status: out.status, prompt };
+    try {
+      const row = story
+        ? usageRowFromStory(story, { ...extra, completion: deps.logPrompts ? (out.completion ?? null) : null, error_kind: out.error?.code ?? null })
+        : usageRowFromError(out.error ?? toGatewayError(undefined), { ...extra, requested_model: requested || '(none)', latency_ms: durationMs, attempts: out.attempts });
+      deps.usage.record(row);
+    } catch (err) {
+      deps.logger.error('usage row not recorded', { err });
+    }
+  }
+  if (deps.logger.enabled('info')) {
+    deps.logger.info('chat', {
+      status: out.status,
+      stream: out.stream,
+      requested_model: requested,
+      model: story?.model,
+      provider: story?.provider,
+      attempts: story?.attempts.length ?? out.attempts,
+      cost_usd: story?.costUsd,
+      cached: story?.cached,
+      latency_ms: Math.round(durationMs * 10) / 10,
+      key_id: keyIdOf(key) ?? undefined,
+      error: out.error?.code ?? undefined,
+    });
+  }
+}
+
+/** POST /v1/chat/completions. */
+export function chatHandler(deps: ChatDeps): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const lease = deps.holder.acquire();
+    deps.metrics.inFlight.inc();
+    const abort = new AbortController();
+    // The caller went away before the answer was complete: stop paying for the upstream.
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.on('close', onClose);
+    const body = req.body as { model?: unknown; stream?: unknown } | undefined;
+    const out: Outcome = { status: 200, stream: body?.stream === true };
+    let key: KeyContext | undefined;
+    let request: RoutedChatRequest | undefined;
+    try {
+      key = deps.access?.authenticate(req.headers);
+      request = parseChatRequest(req.body, req.headers);
+      admit(deps.access, key, lease.switchyard, request);
+      if (request.stream) await streamChat(res, lease.switchyard, request, abort.signal, out, deps.logPrompts);
+      else await completeChat(res, lease.switchyard, request, abort.signal, out);
+    } catch (err) {
+      fail(res, err, out, deps.logger);
+    } finally {
+      res.off('close', onClose);
+      deps.holder.release(lease);
+      deps.metrics.inFlight.dec();
+      const requested = request?.model ?? (typeof body?.model === 'string' ? body.model : '');
+      finish({ deps, out, key, requested, request, startedAt, durationMs: performance.now() - t0 });
+    }
+  };
+}

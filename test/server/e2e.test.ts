@@ -1,0 +1,265 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { startMockUpstream, type MockUpstream } from '../../src/bench/mock-upstream';
+import { closeUpstreamPools } from '../../src/core/http';
+import { ConfigError } from '../../src/server/config';
+import { createLogger } from '../../src/server/log';
+import { startServer, type RunningServer } from '../../src/server/server';
+import { openStore } from '../../src/server/store';
+import { assertOpenAIChunk, assertOpenAIError, assertOpenAIResponse } from '../helpers/openai-schema';
+import { errorJson, postJson, sseEvents, usageJson } from './helpers/serve';
+
+/** The whole gateway: config file, real routing core, an OpenAI-compatible emulator on 127.0.0.1. */
+
+const UPSTREAM_KEY = 'sk-test-upstream-secret-000111';
+const model = (key: string, price: number, quality: number) =>
+  `  - { key: up/${key}, provider: up, model: ${key}, quality: ${quality}, context_window: 100000, max_output_tokens: 4096, pricing: { input: ${price}, output: ${price * 2} }, capabilities: { tools: true, json_schema: true, vision: false, streaming: true }, latency_prior: { ttft_ms: 100, tokens_per_second: 200 } }`;
+
+function configText(models: string[]): string {
+  return [
+    'providers:',
+    '  up:',
+    '    type: openai-compatible',
+    '    base_url: ${UP_URL}/v1',
+    '    api_key: ${UP_KEY}',
+    'models:',
+    ...models,
+    'routing:',
+    '  retries_per_model: 0',
+    '  backoff_base_ms: 1',
+    '  backoff_max_ms: 5',
+  ].join('\n');
+}
+
+const noOllama = async () => {
+  throw new Error('connection refused');
+};
+
+describe('gateway end to end (openai-compatible upstream emulator)', () => {
+  let dir: string;
+  let upstream: MockUpstream;
+  let gateway: RunningServer;
+  let client: OpenAI;
+  let logs: string[];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sy-e2e-'));
+    upstream = await startMockUpstream();
+    writeFileSync(join(dir, 'switchyard.yaml'), configText([model('fast', 0.1, 40), model('backup', 1, 80)]));
+    logs = [];
+    gateway = await startServer({
+      cwd: dir,
+      port: 0,
+      env: { UP_URL: upstream.url, UP_KEY: UPSTREAM_KEY },
+      storePath: join(dir, 'usage.sqlite'),
+      logger: createLogger({ level: 'debug', write: (line) => logs.push(line) }),
+      fetch: noOllama,
+    });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'none', maxRetries: 0 });
+  });
+
+  afterEach(async () => {
+    await gateway.shutdown();
+    await upstream.close();
+    await closeUpstreamPools();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('routes auto:cost to the cheapest model, with the provider key sent upstream and never logged', async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    assertOpenAIResponse(data);
+    expect(response.headers.get('x-switchyard-model')).toBe('up/fast');
+    expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeGreaterThan(0);
+    expect(upstream.requests[0]!.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(upstream.requests[0]!.model).toBe('fast');
+    expect(gateway.host).toBe('127.0.0.1');
+    expect(logs.join('\n')).not.toContain(UPSTREAM_KEY);
+    expect(logs.some((l) => l.includes('127.0.0.1 only'))).toBe(true);
+  });
+
+  it('falls back to the next model when the first is overloaded, and says so', async () => {
+    upstream.behaviour = (m) => (m === 'fast' ? { kind: 'status', status: 503 } : { kind: 'ok', text: 'from backup' });
+    const { data, response } = await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('from backup');
+    expect(response.headers.get('x-switchyard-model')).toBe('up/backup');
+    expect(response.headers.get('x-switchyard-attempts')).toBe('2');
+    const story = (data as unknown as { switchyard: { attempts: Array<{ model: string; outcome: string }> } }).switchyard;
+    expect(story.attempts.map((a) => `${a.model}:${a.outcome}`)).toEqual(['up/fast:overloaded', 'up/backup:ok']);
+  });
+
+  it('answers 502 with every attempt listed when all candidates fail, and 429 with Retry-After for rate limits', async () => {
+    upstream.behaviour = () => ({ kind: 'status', status: 500 });
+    const res = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(res.status).toBe(502);
+    const body = await errorJson(res);
+    assertOpenAIError(body);
+    expect(body.switchyard!.attempts.map((a) => a.model)).toEqual(['up/fast', 'up/backup']);
+    expect(body.error.message).toMatch(/attempts failed/);
+    expect(res.headers.get('x-switchyard-attempts')).toBe('2');
+    // A stream that never started fails the same way: a JSON error, not an event stream.
+    const streamed = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto:cost', stream: true, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(streamed.status).toBe(502);
+    expect(streamed.headers.get('content-type')).toMatch(/^application\/json/);
+    assertOpenAIError(await errorJson(streamed));
+
+    upstream.behaviour = () => ({ kind: 'status', status: 429, headers: { 'retry-after': '3' }, body: { error: { message: 'slow down', type: 'requests', param: null, code: 'rate_limit_exceeded' } } });
+    const limited = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'up/fast', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('streams with include_usage through the routing core', async () => {
+    const stream = await client.chat.completions.create({ model: 'up/backup', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hi' }] });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    chunks.forEach((c) => assertOpenAIChunk(c));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toContain('Hello! This is a benchmark answer');
+    const last = chunks.at(-1)!;
+    expect(last.usage!.completion_tokens).toBeGreaterThan(10);
+    expect((last as unknown as { switchyard: { model: string; cost_usd: number } }).switchyard).toMatchObject({ model: 'up/backup' });
+  });
+
+  it('ends the stream with an error event when the upstream dies after content', async () => {
+    upstream.behaviour = () => ({ kind: 'die', chunks: 4 });
+    const res = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] });
+    const events = sseEvents(await res.text());
+    expect(events).not.toContain('[DONE]');
+    const last = JSON.parse(events.at(-1)!);
+    assertOpenAIError(last);
+    expect(events.length).toBeGreaterThan(2);
+  });
+
+  it('aborts the upstream stream when the client disconnects', async () => {
+    upstream.behaviour = () => ({ kind: 'endless', intervalMs: 5 });
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create({ model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] }, { signal: controller.signal });
+    let n = 0;
+    for await (const _ of stream) {
+      if (++n === 3) {
+        controller.abort();
+        break;
+      }
+    }
+    for (let i = 0; i < 200 && upstream.abortedResponses === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(upstream.abortedResponses).toBe(1);
+  });
+
+  it('records usage rows and flushes them all on graceful shutdown', async () => {
+    for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: `q${i}` }] });
+    await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto', messages: 'nope' });
+    const usage = await usageJson(await fetch(`${gateway.url}/v1/usage?group_by=model`));
+    expect(usage.data.find((r) => r.group === 'up/fast')!.calls).toBe(5);
+    await gateway.shutdown();
+    const store = openStore(join(dir, 'usage.sqlite'));
+    try {
+      const rows = store.usage.aggregate({ group_by: 'model' });
+      expect(rows.reduce((n, r) => n + r.calls, 0)).toBe(6);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reloads the configuration: in-flight requests finish on the old one, new ones use the new one', async () => {
+    upstream.behaviour = (m) => ({ kind: 'ok', text: `answer from ${m}`, delayMs: m === 'fast' ? 150 : 0 });
+    const inFlight = client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'slow' }] });
+    while (upstream.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const old = gateway.holder.current;
+    writeFileSync(join(dir, 'switchyard.yaml'), configText([model('cheaper', 0.01, 30), model('backup', 1, 80)]));
+    const result = await gateway.reload();
+    expect(result).toMatchObject({ ok: true, providers: ['up'] });
+    expect(gateway.holder.current).not.toBe(old);
+    const next = await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'new' }] });
+    expect(next.choices[0]!.message.content).toBe('answer from cheaper');
+    expect((await inFlight).choices[0]!.message.content).toBe('answer from fast');
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    expect(ids).toContain('up/cheaper');
+    expect(ids).not.toContain('up/fast');
+
+    writeFileSync(join(dir, 'switchyard.yaml'), 'routing:\n  retries_per_model: 99\n');
+    const failed = await gateway.reload();
+    expect(failed.ok).toBe(false);
+    expect(!failed.ok && failed.problems[0]).toMatch(/^routing\.retries_per_model: /);
+    expect((await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'still' }] })).choices[0]!.message.content).toBe('answer from cheaper');
+  });
+
+  it('serves /metrics with chat, token and circuit series', async () => {
+    await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }] });
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(text).toContain('switchyard_chat_requests_total{model="up/fast",provider="up",status="200",stream="false"} 1');
+    expect(text).toMatch(/switchyard_circuit_open\{model="up\/fast",provider="up"\} 0/);
+    expect(text).toContain('process_resident_memory_bytes');
+  });
+});
+
+describe('out of the box: no keys, no config', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sy-ootb-'))));
+  afterEach(async () => {
+    await closeUpstreamPools();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('uses the demo provider when no Ollama answers, on 127.0.0.1, and says so', async () => {
+    const logs: string[] = [];
+    const gateway = await startServer({ cwd: dir, port: 0, env: {}, storePath: ':memory:', fetch: noOllama, logger: createLogger({ write: (l) => logs.push(l) }) });
+    try {
+      expect(gateway.mode).toBe('demo');
+      expect(gateway.host).toBe('127.0.0.1');
+      expect(logs.join('')).toContain('built-in demo provider');
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'none', maxRetries: 0 });
+      const ids = (await client.models.list()).data.map((m) => m.id);
+      expect(ids).toEqual(expect.arrayContaining(['auto', 'demo/mini', 'demo/standard', 'demo/pro']));
+      const res = await client.chat.completions.create({ model: 'demo/mini', messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(res.choices[0]!.message.content).toMatch(/^\[simulated by Switchyard demo\/mini\] /);
+    } finally {
+      await gateway.shutdown();
+    }
+  });
+
+  it('shows fallback, cost and usage with simulated failures of the demo models', async () => {
+    writeFileSync(join(dir, 'switchyard.yaml'), 'server:\n  demo: { failure_rate: 0.3, latency_scale: 0, seed: 42 }\nrouting:\n  backoff_base_ms: 1\n  backoff_max_ms: 2\n');
+    const gateway = await startServer({ cwd: dir, port: 0, env: {}, storePath: ':memory:', fetch: noOllama, logger: createLogger({ level: 'silent' }) });
+    try {
+      const attempts: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const res = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto:cost', messages: [{ role: 'user', content: `question ${i}` }] });
+        expect(res.status).toBe(200);
+        attempts.push(Number(res.headers.get('x-switchyard-attempts')));
+        expect(Number(res.headers.get('x-switchyard-cost-usd'))).toBeGreaterThan(0);
+      }
+      expect(attempts.some((n) => n > 1)).toBe(true);
+      const usage = await usageJson(await fetch(`${gateway.url}/v1/usage?group_by=provider`));
+      expect(usage.data[0]).toMatchObject({ group: 'demo', calls: 20 });
+      expect(usage.data[0]!.fallbacks).toBeGreaterThan(0);
+    } finally {
+      await gateway.shutdown();
+    }
+  });
+
+  it('uses a local Ollama when one answers the probe', async () => {
+    const probed: string[] = [];
+    const ollama = async (url: string) => {
+      probed.push(url);
+      return { ok: true, json: async () => ({ models: [{ name: 'qwen3:0.6b', model: 'qwen3:0.6b' }, { name: 'llama3.2:latest', model: 'llama3.2:latest' }] }) };
+    };
+    const gateway = await startServer({ cwd: dir, port: 0, env: {}, storePath: ':memory:', fetch: ollama, logger: createLogger({ level: 'silent' }) });
+    try {
+      expect(gateway.mode).toBe('ollama');
+      expect(probed).toEqual(['http://localhost:11434/api/tags']);
+      const ids = gateway.holder.current.models().map((m) => m.key);
+      expect(ids).toContain('ollama/qwen3:0.6b');
+      expect(ids.filter((k) => k.startsWith('ollama/llama3.2'))).toHaveLength(1);
+    } finally {
+      await gateway.shutdown();
+    }
+  });
+
+  it('fails to start on an invalid configuration, listing every problem', async () => {
+    writeFileSync(join(dir, 'switchyard.yaml'), 'server:\n  port: -1\nrouting:\n  max_attempts: 0\n');
+    const err = (await startServer({ cwd: dir, env: {}, storePath: ':memory:', fetch: noOllama }).catch((e: unknown) => e)) as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems).toEqual([expect.stringMatching(/^routing\.max_attempts: /), expect.stringMatching(/^server\.port: /)]);
+  });
+});
