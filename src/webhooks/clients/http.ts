@@ -1,0 +1,87 @@
+/**
+ * Outbound HTTP for the platform clients: one call with a timeout, and failures classified as
+ * retryable (network, timeout, 408/425/429, 5xx) or permanent (other 4xx), as JobErrors whose
+ * messages never carry the request's credentials.
+ */
+import { redactSecrets } from '../../core/errors';
+import { retryAfterMsFromHeaders } from '../../core/retry-after';
+import { JobError } from '../types';
+
+export type FetchLike = typeof fetch;
+
+export interface OutboundContext {
+  fetch: FetchLike;
+  /** Aborts when the job is abandoned (shutdown). */
+  signal?: AbortSignal;
+  timeoutMs: number;
+  now: () => number;
+}
+
+export interface OutboundRequest {
+  /** Names the API in errors, e.g. "WhatsApp Graph API". */
+  service: string;
+  method: 'GET' | 'POST' | 'PATCH';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+const RETRYABLE_STATUS = new Set([408, 425, 429]);
+
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || RETRYABLE_STATUS.has(status);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return redactSecrets(flat.length > 300 ? `${flat.slice(0, 300)}...` : flat);
+}
+
+/** Sends the request; network failures and timeouts become retryable JobErrors. */
+export async function send(req: OutboundRequest, ctx: OutboundContext): Promise<OutboundResponse> {
+  const timeout = AbortSignal.timeout(ctx.timeoutMs);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await ctx.fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal });
+  } catch (err) {
+    const timedOut = timeout.aborted && !ctx.signal?.aborted;
+    const why = timedOut ? `no answer within ${ctx.timeoutMs} ms` : redactSecrets((err as Error).message);
+    throw new JobError(`${req.service}: request failed: ${why}`, { retryable: true, cause: err });
+  }
+  const text = await res.text().catch(() => '');
+  return { status: res.status, headers: res.headers, text, json: parseJson(text) };
+}
+
+/** The JobError for a non-2xx answer, with Retry-After honoured. */
+export function statusError(req: OutboundRequest, res: OutboundResponse, now: number, detail?: string): JobError {
+  const retryAfterMs = retryAfterMsFromHeaders(res.headers, now);
+  return new JobError(`${req.service}: HTTP ${res.status}: ${detail ?? snippet(res.text)}`, {
+    retryable: isRetryableStatus(res.status),
+    retryAfterMs,
+    status: res.status,
+  });
+}
+
+/** Sends and insists on a 2xx answer. */
+export async function sendOk(req: OutboundRequest, ctx: OutboundContext): Promise<OutboundResponse> {
+  const res = await send(req, ctx);
+  if (res.status < 200 || res.status > 299) throw statusError(req, res, ctx.now());
+  return res;
+}

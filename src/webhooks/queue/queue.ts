@@ -1,0 +1,296 @@
+/**
+ * The durable job queue (SQLite). Every accepted event becomes a job before the platform is
+ * acknowledged; workers claim jobs under a lease that they renew while they work, so a job
+ * whose process died (even SIGKILL) is taken over once its lease expires.
+ *
+ * States: pending -> running -> done | pending (retry with backoff) | dead (dead letters).
+ * `(flow, dedupe_key)` is unique: a platform retry or duplicate delivery finds the existing job.
+ * A job's result (the model's answer) is saved before its action runs, and the action's
+ * record (`effect`) is written in the same statement that marks the job done.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { FlowResult, JobPayload } from '../types';
+import { openQueueDatabase } from './db';
+
+export const JOB_STATES = ['pending', 'running', 'done', 'dead'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface Job {
+  id: string;
+  flow: string;
+  source: string;
+  key: string;
+  state: JobState;
+  payload: JobPayload;
+  result?: FlowResult;
+  attempts: number;
+  maxAttempts: number;
+  runAt: number;
+  leaseOwner?: string;
+  leaseUntil?: number;
+  lastError?: string;
+  /** What the action did ("whatsapp reply sent", "answered inline"...), set when the job is done. */
+  effect?: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+}
+
+export interface NewJob {
+  flow: string;
+  source: string;
+  key: string;
+  payload: JobPayload;
+  maxAttempts: number;
+}
+
+export interface Enqueued {
+  job: Job;
+  /** True when the job already existed (platform retry or duplicate delivery). */
+  duplicate: boolean;
+}
+
+export interface ListFilter {
+  state?: JobState;
+  flow?: string;
+  limit?: number;
+}
+
+/** Another worker holds the job now (our lease expired); whatever we did must not be recorded. */
+export class LeaseLostError extends Error {
+  constructor(jobId: string) {
+    super(`the lease on job ${jobId} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export interface QueueOptions {
+  now?: () => number;
+}
+
+interface JobRow {
+  id: string;
+  flow: string;
+  source: string;
+  dedupe_key: string;
+  state: JobState;
+  payload: string;
+  result: string | null;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  effect: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    flow: row.flow,
+    source: row.source,
+    key: row.dedupe_key,
+    state: row.state,
+    payload: JSON.parse(row.payload) as JobPayload,
+    result: row.result === null ? undefined : (JSON.parse(row.result) as FlowResult),
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAt: row.run_at,
+    leaseOwner: row.lease_owner ?? undefined,
+    leaseUntil: row.lease_until ?? undefined,
+    lastError: row.last_error ?? undefined,
+    effect: row.effect ?? undefined,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at ?? undefined,
+  };
+}
+
+/** Job ids are unguessable: `GET /hooks/jobs/:id` treats the id as the capability to read it. */
+export function newJobId(): string {
+  return `job_${randomBytes(16).toString('base64url')}`;
+}
+
+export class JobQueue {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(path: string, opts: QueueOptions = {}) {
+    this.path = path === ':memory:' ? path : resolve(path);
+    this.db = openQueueDatabase(this.path);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Inserts the jobs in one transaction; existing (flow, key) pairs are returned as duplicates. */
+  enqueue(items: NewJob[]): Enqueued[] {
+    const insert = this.db.prepare(
+      `INSERT INTO jobs (id, flow, source, dedupe_key, state, payload, max_attempts, run_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (flow, dedupe_key) DO NOTHING`,
+    );
+    const existing = this.db.prepare('SELECT * FROM jobs WHERE flow = ? AND dedupe_key = ?');
+    const run = this.db.transaction((jobs: NewJob[]) => {
+      const now = this.now();
+      return jobs.map((j) => {
+        const info = insert.run(newJobId(), j.flow, j.source, j.key, JSON.stringify(j.payload), j.maxAttempts, now, now, now);
+        const row = existing.get(j.flow, j.key) as JobRow;
+        return { job: toJob(row), duplicate: info.changes === 0 };
+      });
+    });
+    return run.immediate(items);
+  }
+
+  /**
+   * Takes the next due job (or job `id`) for `owner`: a pending job whose time has come, or a
+   * running job whose lease expired (its worker died). Counts as an attempt.
+   */
+  claim(owner: string, leaseMs: number, id?: string): Job | undefined {
+    const now = this.now();
+    const pick = id
+      ? this.db.prepare(`SELECT id FROM jobs WHERE id = ? AND ((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?))`)
+      : this.db.prepare(
+          `SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?)
+           ORDER BY run_at, created_at LIMIT 1`,
+        );
+    const take = this.db.prepare(
+      `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+       WHERE id = ? RETURNING *`,
+    );
+    const run = this.db.transaction(() => {
+      const picked = (id ? pick.get(id, now, now) : pick.get(now, now)) as { id: string } | undefined;
+      if (!picked) return undefined;
+      return toJob(take.get(owner, now + leaseMs, now, picked.id) as JobRow);
+    });
+    return run.immediate();
+  }
+
+  /** Extends the lease; false when it was lost (the job was taken over or finished). */
+  renew(id: string, owner: string, leaseMs: number): boolean {
+    const now = this.now();
+    const info = this.db
+      .prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+      .run(now + leaseMs, now, id, owner);
+    return info.changes === 1;
+  }
+
+  /** Keeps the model's answer on the job, so later attempts only retry the action. */
+  saveResult(id: string, owner: string, result: FlowResult): void {
+    const info = this.db
+      .prepare(`UPDATE jobs SET result = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+      .run(JSON.stringify(result), this.now(), id, owner);
+    if (info.changes !== 1) throw new LeaseLostError(id);
+  }
+
+  /** Marks the job done and records what its action did, in one statement. */
+  complete(id: string, owner: string, effect: string): Job {
+    const now = this.now();
+    const row = this.db
+      .prepare(
+        `UPDATE jobs SET state = 'done', effect = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL,
+           finished_at = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING *`,
+      )
+      .get(effect, now, now, id, owner) as JobRow | undefined;
+    if (!row) throw new LeaseLostError(id);
+    return toJob(row);
+  }
+
+  /**
+   * Records a failed attempt: back to pending at `retryAt`, or to the dead letters when `retryAt`
+   * is undefined (the error is permanent or the attempts are used up).
+   */
+  fail(id: string, owner: string, error: string, retryAt: number | undefined): Job {
+    const now = this.now();
+    const row = (
+      retryAt === undefined
+        ? this.db.prepare(
+            `UPDATE jobs SET state = 'dead', last_error = ?, lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING *`,
+          ).get(error, now, now, id, owner)
+        : this.db.prepare(
+            `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+             WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING *`,
+          ).get(error, retryAt, now, id, owner)
+    ) as JobRow | undefined;
+    if (!row) throw new LeaseLostError(id);
+    return toJob(row);
+  }
+
+  /** Gives an unfinished job back (graceful shutdown): pending again, and the attempt not counted. */
+  release(id: string, owner: string): boolean {
+    const info = this.db
+      .prepare(
+        `UPDATE jobs SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = NULL, run_at = ?, updated_at = ?
+         WHERE id = ? AND state = 'running' AND lease_owner = ?`,
+      )
+      .run(this.now(), this.now(), id, owner);
+    return info.changes === 1;
+  }
+
+  /** A dead job back to pending with fresh attempts; its saved result (if any) is kept. */
+  replay(id: string): Job | undefined {
+    const now = this.now();
+    const row = this.db
+      .prepare(
+        `UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, finished_at = NULL, updated_at = ?
+         WHERE id = ? AND state = 'dead' RETURNING *`,
+      )
+      .get(now, now, id) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  get(id: string): Job | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  /** Newest first. */
+  list(filter: ListFilter = {}): Job[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.state) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    if (filter.flow) {
+      where.push('flow = ?');
+      args.push(filter.flow);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as JobRow[]).map(toJob);
+  }
+
+  /** Jobs per state. */
+  counts(): Record<JobState, number> {
+    const out: Record<JobState, number> = { pending: 0, running: 0, done: 0, dead: 0 };
+    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>) {
+      out[row.state] = row.n;
+    }
+    return out;
+  }
+
+  /** When the next pending job is due (for the workers' sleep), or undefined. */
+  nextDueAt(): number | undefined {
+    const row = this.db
+      .prepare(`SELECT MIN(CASE WHEN state = 'pending' THEN run_at ELSE lease_until END) AS at FROM jobs WHERE state IN ('pending', 'running')`)
+      .get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  /** Deletes done jobs finished before `before`; dead letters stay until replayed. */
+  prune(before: number): number {
+    return this.db.prepare(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ?`).run(before).changes;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

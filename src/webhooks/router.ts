@@ -1,0 +1,156 @@
+/**
+ * The webhook HTTP endpoints (an express Router the server mounts):
+ * - `GET|POST /webhooks/:flow` — platform flows (whatsapp, twilio, hubspot, slack);
+ * - `POST /hooks/:flow` — generic flows; `GET /hooks/jobs/:id` — a job's state and result.
+ *
+ * Order per request: unknown flow -> 404; body read raw (signatures cover the exact bytes;
+ * too large -> 413); signature -> 401; malformed -> 400; the events are committed to the queue;
+ * only then the platform is acknowledged. Nothing is enqueued on any refusal.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { GatewayError } from '../core/errors';
+import type { Flows } from './config';
+import type { JobQueue, NewJob } from './queue/queue';
+import type { WorkerPool } from './pool';
+import { SOURCES } from './sources';
+import type { Intake, Source } from './sources/source';
+import { WebhookError, type HttpReply, type InboundRequest, type WebhookLogger } from './types';
+import { jobView } from './views';
+import type { Waiters } from './waiters';
+
+export interface RouterDeps {
+  flows: () => Flows;
+  queue: JobQueue;
+  pool: WorkerPool;
+  waiters: Waiters;
+  logger: WebhookLogger;
+  now: () => number;
+  bodyLimit: string | number;
+  /** The scheme and host the platforms call, e.g. "https://gw.example.com". */
+  publicBaseUrl?: string;
+  defaultMaxAttempts: number;
+}
+
+function send(res: Response, reply: HttpReply): void {
+  if (res.headersSent) return;
+  res.status(reply.status);
+  if (reply.headers) res.set(reply.headers);
+  if (reply.contentType) res.type(reply.contentType);
+  res.send(reply.body ?? '');
+}
+
+/** The URL as the platform called it: configured public base URL, else what the request says. */
+function publicUrl(req: Request, base: string | undefined): string {
+  if (base) return `${base.replace(/\/+$/, '')}${req.originalUrl}`;
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+}
+
+function toInbound(req: Request, base: string | undefined): InboundRequest {
+  const url = publicUrl(req, base);
+  return {
+    method: req.method,
+    url,
+    headers: req.headers,
+    rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    query: new URL(req.originalUrl, 'http://local').searchParams,
+  };
+}
+
+/** body-parser's errors, and ours, in the gateway's OpenAI-style error shape. */
+function toGatewayError(err: unknown, limit: string | number): GatewayError | undefined {
+  if (err instanceof WebhookError) return new GatewayError(err.status, err.message, { code: err.code, param: err.param });
+  if (err instanceof GatewayError) return err;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') return new GatewayError(413, `The webhook body is larger than the limit of ${limit}.`, { code: 'request_too_large' });
+  if (type === 'request.aborted') return new GatewayError(400, 'The request body was not received completely.', { code: 'request_aborted' });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new GatewayError(415, 'Unsupported content encoding.', { code: 'unsupported_encoding' });
+  return undefined;
+}
+
+export function createWebhookRouter(deps: RouterDeps): Router {
+  const router = express.Router();
+  const raw = express.raw({ type: () => true, limit: deps.bodyLimit });
+
+  const flowFor = (req: Request, generic: boolean) => {
+    const name = String(req.params.flow);
+    const flow = Object.hasOwn(deps.flows(), name) ? deps.flows()[name] : undefined;
+    if (!flow || !flow.enabled || (flow.source === 'generic') !== generic) {
+      const where = generic ? '/hooks/:flow serves generic flows' : '/webhooks/:flow serves whatsapp, twilio, hubspot and slack flows';
+      throw new WebhookError(404, `Unknown flow '${name}' (${where}).`, 'unknown_flow', 'flow');
+    }
+    return { name, flow };
+  };
+
+  const enqueueAndAnswer = async (req: Request, res: Response, name: string, intake: Extract<Intake, { kind: 'enqueue' }>, maxAttempts: number, source: string) => {
+    const jobs: NewJob[] = intake.events.map((e) => ({ flow: name, source, key: e.key, payload: e.payload, maxAttempts }));
+    const enqueued = deps.queue.enqueue(jobs);
+    const duplicates = enqueued.filter((e) => e.duplicate).length;
+    deps.logger.info('webhook accepted', {
+      flow: name,
+      source,
+      events: enqueued.length,
+      duplicates,
+      jobs: enqueued.map((e) => e.job.id),
+      ...(req.get('x-slack-retry-num') ? { slack_retry: req.get('x-slack-retry-num') } : {}),
+    });
+    const wait = intake.wait;
+    const only = enqueued.length === 1 ? enqueued[0] : undefined;
+    if (!wait || !only || (only.duplicate && wait.onDuplicate === 'ack')) {
+      deps.pool.wake();
+      return send(res, intake.ack(enqueued));
+    }
+    const job = only.job;
+    if (job.state === 'done' || job.state === 'dead') return send(res, wait.respond(job, job.state === 'done' ? job.result : undefined));
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const settled = deps.waiters.wait(job.id, wait.ms, gone.signal);
+    if (!deps.pool.runNow(job.id)) deps.pool.wake();
+    const outcome = await settled;
+    send(res, wait.respond(outcome?.job ?? deps.queue.get(job.id) ?? job, outcome?.result));
+  };
+
+  const handle = (generic: boolean) => async (req: Request, res: Response) => {
+    const { name, flow } = flowFor(req, generic);
+    const source = SOURCES[flow.source] as Source;
+    const inbound = toInbound(req, deps.publicBaseUrl);
+    if (req.method === 'GET') {
+      if (!source.handshake) throw new WebhookError(405, `GET is not served for ${flow.source} flows; the platform POSTs events.`, 'method_not_allowed');
+      return send(res, source.handshake(inbound, flow));
+    }
+    if (req.method !== 'POST') throw new WebhookError(405, `${req.method} is not served here; use POST.`, 'method_not_allowed');
+    try {
+      source.verify(inbound, flow, deps.now());
+    } catch (err) {
+      if (err instanceof WebhookError) deps.logger.warn('webhook refused', { flow: name, source: flow.source, status: err.status, reason: err.message });
+      throw err;
+    }
+    const intake = source.intake(inbound, flow, name);
+    if (intake.kind === 'respond') return send(res, intake.reply);
+    await enqueueAndAnswer(req, res, name, intake, flow.max_attempts ?? deps.defaultMaxAttempts, flow.source);
+  };
+
+  router.get('/hooks/jobs/:id', (req, res) => {
+    const job = deps.queue.get(String(req.params.id));
+    if (!job) throw new WebhookError(404, `No job '${String(req.params.id)}'.`, 'unknown_job', 'id');
+    res.json(jobView(job));
+  });
+  // Unknown flows are refused before their body is read.
+  const known = (generic: boolean) => (req: Request, _res: Response, next: NextFunction) => {
+    flowFor(req, generic);
+    next();
+  };
+  router.all('/webhooks/:flow', known(false), raw, handle(false));
+  router.post('/hooks/:flow', known(true), raw, handle(true));
+
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    const known = toGatewayError(err, deps.bodyLimit);
+    if (!known) {
+      deps.logger.error('webhook request failed', { path: req.path, err });
+      if (res.headersSent) return next(err);
+      return send(res, { status: 500, contentType: 'application/json', body: JSON.stringify(new GatewayError(500, 'internal error while accepting the webhook', { code: 'internal_error' }).toBody()) });
+    }
+    if (res.headersSent) return res.end();
+    res.status(known.status).set(known.headers).json(known.toBody());
+  });
+  return router;
+}

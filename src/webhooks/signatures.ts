@@ -1,0 +1,149 @@
+/**
+ * Signature checks for every source, over the raw body bytes, with constant-time comparison.
+ *
+ * - Twilio: the official `twilio` package's validateRequest (it also tries the URL with and
+ *   without the default port).
+ * - Standard Webhooks: the `standardwebhooks` package computes the signature (`sign`); the
+ *   timestamp window is checked here against the injected clock, because the package's
+ *   verify() reads the wall clock.
+ * - Meta (X-Hub-Signature-256), HubSpot v3 and Slack v0: plain HMAC-SHA256 with node:crypto.
+ *   HubSpot's SDK helper throws on stale timestamps and compares with ===, and Slack's check
+ *   lives inside the Bolt framework; each scheme is a few lines here, tested on the platforms'
+ *   documented vectors.
+ * Each verifier returns undefined when the request is authentic, else the reason (never a secret).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { validateRequest } from 'twilio/lib/webhooks/webhooks';
+
+/** Constant-time string equality (lengths may leak, contents do not). */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+function hmac(secret: string, data: Buffer | string, encoding: 'hex' | 'base64'): string {
+  return createHmac('sha256', secret).update(data).digest(encoding);
+}
+
+/** Meta (WhatsApp Cloud API): `X-Hub-Signature-256: sha256=<hex HMAC of the raw body>`. */
+export function checkMetaSignature(rawBody: Buffer, header: string | undefined, appSecret: string): string | undefined {
+  if (!header) return 'missing X-Hub-Signature-256 header';
+  if (!header.startsWith('sha256=')) return 'X-Hub-Signature-256 must start with sha256=';
+  const expected = `sha256=${hmac(appSecret, rawBody, 'hex')}`;
+  return safeEqual(header.trim().toLowerCase(), expected) ? undefined : 'signature does not match';
+}
+
+/** The characters HubSpot's docs say to decode in the URI before signing (v3). */
+const HUBSPOT_DECODE: ReadonlyArray<[RegExp, string]> = [
+  [/%3A/gi, ':'],
+  [/%2F/gi, '/'],
+  [/%3F/gi, '?'],
+  [/%40/gi, '@'],
+  [/%21/gi, '!'],
+  [/%24/gi, '$'],
+  [/%27/gi, "'"],
+  [/%28/gi, '('],
+  [/%29/gi, ')'],
+  [/%2A/gi, '*'],
+  [/%2C/gi, ','],
+  [/%3B/gi, ';'],
+];
+
+export interface HubSpotCheck {
+  method: string;
+  /** The full URL HubSpot called (https, host, path, query). */
+  url: string;
+  rawBody: Buffer;
+  signature: string | undefined;
+  /** `X-HubSpot-Request-Timestamp`, epoch milliseconds. */
+  timestamp: string | undefined;
+  clientSecret: string;
+  nowMs: number;
+  maxAgeMs: number;
+}
+
+/** HubSpot v3: base64 HMAC-SHA256 of method + URI + body + timestamp, within the time window. */
+export function checkHubSpotSignature(c: HubSpotCheck): string | undefined {
+  if (!c.signature || !c.timestamp) return 'missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header';
+  if (!/^\d{1,16}$/.test(c.timestamp)) return 'X-HubSpot-Request-Timestamp is not epoch milliseconds';
+  if (Math.abs(c.nowMs - Number(c.timestamp)) > c.maxAgeMs) return 'request timestamp is outside the allowed window';
+  const uri = HUBSPOT_DECODE.reduce((u, [re, ch]) => u.replace(re, ch), c.url);
+  const source = Buffer.concat([Buffer.from(`${c.method.toUpperCase()}${uri}`, 'utf8'), c.rawBody, Buffer.from(c.timestamp, 'utf8')]);
+  return safeEqual(c.signature.trim(), hmac(c.clientSecret, source, 'base64')) ? undefined : 'signature does not match';
+}
+
+export interface SlackCheck {
+  rawBody: Buffer;
+  signature: string | undefined;
+  /** `X-Slack-Request-Timestamp`, epoch seconds. */
+  timestamp: string | undefined;
+  signingSecret: string;
+  nowMs: number;
+  maxAgeS: number;
+}
+
+/** Slack v0: `v0=` + hex HMAC-SHA256 of "v0:{timestamp}:{body}", within the time window. */
+export function checkSlackSignature(c: SlackCheck): string | undefined {
+  if (!c.signature || !c.timestamp) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp header';
+  if (!/^\d{1,12}$/.test(c.timestamp)) return 'X-Slack-Request-Timestamp is not epoch seconds';
+  if (Math.abs(c.nowMs / 1000 - Number(c.timestamp)) > c.maxAgeS) return 'request timestamp is outside the allowed window';
+  const source = Buffer.concat([Buffer.from(`v0:${c.timestamp}:`, 'utf8'), c.rawBody]);
+  return safeEqual(c.signature.trim(), `v0=${hmac(c.signingSecret, source, 'hex')}`) ? undefined : 'signature does not match';
+}
+
+/** Twilio: X-Twilio-Signature over the public URL and the sorted form parameters. */
+export function checkTwilioSignature(
+  authToken: string,
+  signature: string | undefined,
+  url: string,
+  params: Record<string, string | string[]>,
+): string | undefined {
+  if (!signature) return 'missing X-Twilio-Signature header';
+  return validateRequest(authToken, signature, url, params) ? undefined : 'signature does not match (is the public URL configured as Twilio calls it?)';
+}
+
+export interface StandardWebhookCheck {
+  rawBody: Buffer;
+  id: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  /** `whsec_` + base64. */
+  secret: string;
+  nowMs: number;
+  toleranceS: number;
+}
+
+/** Standard Webhooks: any `v1,` entry of webhook-signature must match (key rotation sends several). */
+export function checkStandardWebhook(c: StandardWebhookCheck): string | undefined {
+  if (!c.id || !c.timestamp || !c.signature) return 'missing webhook-id, webhook-timestamp or webhook-signature header';
+  if (!/^\d{1,12}$/.test(c.timestamp)) return 'webhook-timestamp is not epoch seconds';
+  const ts = Number(c.timestamp);
+  if (Math.abs(c.nowMs / 1000 - ts) > c.toleranceS) return 'webhook-timestamp is outside the allowed window';
+  const expected = new Webhook(c.secret).sign(c.id, new Date(ts * 1000), c.rawBody.toString('utf8'));
+  const matches = c.signature
+    .split(' ')
+    .filter((s) => s.startsWith('v1,'))
+    .some((s) => safeEqual(s, expected));
+  return matches ? undefined : 'no matching signature in webhook-signature';
+}
+
+/** Standard Webhooks headers for an outgoing POST (callbacks). */
+export function standardWebhookHeaders(secret: string, id: string, nowMs: number, body: string): Record<string, string> {
+  const ts = Math.floor(nowMs / 1000);
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': new Webhook(secret).sign(id, new Date(ts * 1000), body),
+  };
+}
+
+/** Throws when the secret is not a usable Standard Webhooks secret. */
+export function assertStandardWebhookSecret(secret: string): void {
+  new Webhook(secret);
+}

@@ -1,0 +1,118 @@
+/**
+ * Generic webhooks: `POST /hooks/:flow` with a JSON object, authenticated by Standard Webhooks
+ * signatures (webhook-id / webhook-timestamp / webhook-signature) or a per-flow bearer token.
+ * - No `callback_url`: the request waits for the flow's result (up to `sync_timeout_ms`) and
+ *   answers 200 with it, or 202 with the job id when it takes longer.
+ * - With `callback_url`: 202 with the job id at once; the result is POSTed to that URL, signed
+ *   with the flow's `callback_secret` (Standard Webhooks), webhook-id = job id.
+ * `GET /hooks/jobs/:id` returns a job's state and result. The idempotency key is webhook-id, else
+ * an Idempotency-Key header; requests without either are never deduplicated.
+ *
+ * Fields: body.* (the JSON body without callback_url), flow.
+ */
+import { randomUUID } from 'node:crypto';
+import { postCallback } from '../clients/callback';
+import type { FlowOf } from '../config';
+import type { Job } from '../queue/queue';
+import { checkStandardWebhook, safeEqual } from '../signatures';
+import { WebhookError, type FlowResult, type HttpReply } from '../types';
+import { jobView } from '../views';
+import { header, isObject, jsonReply, parseJsonBody, unauthorized, type Source } from './source';
+
+export function statusUrl(jobId: string): string {
+  return `/hooks/jobs/${jobId}`;
+}
+
+function accepted(job: Job): HttpReply {
+  const url = statusUrl(job.id);
+  return jsonReply(202, { ...jobView(job), status_url: url }, { location: url });
+}
+
+function answered(job: Job, result: FlowResult | undefined): HttpReply {
+  if (!result && job.state === 'dead') return jsonReply(502, { ...jobView(job), status_url: statusUrl(job.id) });
+  if (!result) return accepted(job);
+  return jsonReply(200, { ...jobView(job), status: 'done', output: result.json ?? result.text, model: result.model, provider: result.provider });
+}
+
+function callbackUrlOf(body: Record<string, unknown>, flow: FlowOf<'generic'>): string | undefined {
+  const raw = body.callback_url;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw new WebhookError(400, 'callback_url must be a string.', 'invalid_value', 'callback_url');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new WebhookError(400, 'callback_url is not a valid URL.', 'invalid_value', 'callback_url');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new WebhookError(400, 'callback_url must be http(s).', 'invalid_value', 'callback_url');
+  if (flow.action.type !== 'respond' || !flow.action.callback_secret) {
+    throw new WebhookError(400, 'This flow does not send callbacks (its action has no callback_secret).', 'callback_not_allowed', 'callback_url');
+  }
+  const hosts = flow.action.callback_hosts;
+  if (hosts && !hosts.includes(url.hostname)) throw new WebhookError(400, `callback_url host '${url.hostname}' is not allowed for this flow.`, 'callback_not_allowed', 'callback_url');
+  return url.toString();
+}
+
+export const genericSource: Source<'generic'> = {
+  name: 'generic',
+
+  verify(req, flow, nowMs) {
+    const g = flow.generic;
+    const signature = header(req, 'webhook-signature');
+    const auth = header(req, 'authorization');
+    if (g.signing_secret && signature !== undefined) {
+      const problem = checkStandardWebhook({
+        rawBody: req.rawBody,
+        id: header(req, 'webhook-id'),
+        timestamp: header(req, 'webhook-timestamp'),
+        signature,
+        secret: g.signing_secret,
+        nowMs,
+        toleranceS: g.max_age_s,
+      });
+      if (problem) throw unauthorized(problem);
+      return;
+    }
+    if (g.bearer_token && auth !== undefined) {
+      const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? '';
+      if (!safeEqual(token, g.bearer_token)) throw new WebhookError(401, 'Invalid bearer token for this flow.', 'invalid_token');
+      return;
+    }
+    throw unauthorized(g.signing_secret ? 'missing webhook-signature header' : 'missing Authorization: Bearer header');
+  },
+
+  intake(req, flow, flowName) {
+    const body = parseJsonBody(req);
+    if (!isObject(body)) throw new WebhookError(400, 'The request body must be a JSON object.', 'invalid_body');
+    const callbackUrl = callbackUrlOf(body, flow);
+    const { callback_url: _omit, ...fields } = body;
+    const key = header(req, 'webhook-id') ?? header(req, 'idempotency-key') ?? `anon:${randomUUID()}`;
+    const sync = callbackUrl === undefined && flow.action.type === 'respond';
+    return {
+      kind: 'enqueue',
+      events: [{ key, payload: { fields: { body: fields, flow: flowName }, callbackUrl } }],
+      ack: ([first]) => accepted(first!.job),
+      wait: sync ? { ms: flow.generic.sync_timeout_ms, respond: answered, onDuplicate: 'wait' } : undefined,
+    };
+  },
+
+  async answer(job, result, flow, ctx) {
+    if (flow.action.type !== 'respond' || !job.payload.callbackUrl) return 'result stored';
+    const secret = flow.action.callback_secret;
+    if (!secret) return 'result stored';
+    const status = await postCallback(
+      { url: job.payload.callbackUrl, secret, messageId: job.id, payload: callbackPayload(job, result, ctx.now()) },
+      ctx,
+    );
+    return `callback answered ${status}`;
+  },
+};
+
+/** The body POSTed to callbacks: Standard Webhooks' {type, timestamp, data}. */
+export function callbackPayload(job: Job, result: FlowResult, now: number): Record<string, unknown> {
+  return {
+    type: 'flow.completed',
+    timestamp: new Date(now).toISOString(),
+    data: { job_id: job.id, flow: job.flow, status: 'done', output: result.json ?? result.text, model: result.model, provider: result.provider },
+  };
+}

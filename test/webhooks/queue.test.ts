@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobQueue, LeaseLostError, type NewJob } from '../../src/webhooks/queue/queue';
+import { ManualClock } from './helpers';
+
+describe('JobQueue', () => {
+  let dir: string;
+  let clock: ManualClock;
+  let queue: JobQueue;
+  const job = (key: string, flow = 'f'): NewJob => ({ flow, source: 'generic', key, payload: { fields: { body: { key } } }, maxAttempts: 3 });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sy-queue-'));
+    clock = new ManualClock(1_000_000);
+    queue = new JobQueue(join(dir, 'q.sqlite'), { now: clock.now });
+  });
+  afterEach(() => {
+    queue.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keys jobs on (flow, platform id): duplicates return the existing job', () => {
+    const [a, b] = queue.enqueue([job('m1'), job('m1', 'other')]);
+    const [again] = queue.enqueue([job('m1')]);
+    expect(a!.duplicate).toBe(false);
+    expect(b!.duplicate).toBe(false);
+    expect(again!.duplicate).toBe(true);
+    expect(again!.job.id).toBe(a!.job.id);
+    expect(queue.counts().pending).toBe(2);
+  });
+
+  it('survives reopening: what was enqueued is on disk', () => {
+    const stored = queue.enqueue([job('m1')])[0]!.job;
+    queue.close();
+    queue = new JobQueue(join(dir, 'q.sqlite'), { now: clock.now });
+    expect(queue.get(stored.id)?.payload.fields).toEqual({ body: { key: 'm1' } });
+  });
+
+  it('leases a job to one owner; an expired lease is taken over and counts as an attempt', () => {
+    queue.enqueue([job('m1')]);
+    const first = queue.claim('w1', 10_000)!;
+    expect(first.state).toBe('running');
+    expect(first.attempts).toBe(1);
+    expect(queue.claim('w2', 10_000)).toBeUndefined();
+    clock.advance(9_999);
+    expect(queue.renew(first.id, 'w1', 10_000)).toBe(true);
+    clock.advance(10_000);
+    const taken = queue.claim('w2', 10_000)!;
+    expect(taken.id).toBe(first.id);
+    expect(taken.attempts).toBe(2);
+    expect(queue.renew(first.id, 'w1', 10_000)).toBe(false);
+    expect(() => queue.complete(first.id, 'w1', 'sent')).toThrow(LeaseLostError);
+    expect(queue.complete(taken.id, 'w2', 'sent').effect).toBe('sent');
+  });
+
+  it('keeps the saved result across a retry, and records the effect with done', () => {
+    queue.enqueue([job('m1')]);
+    const j = queue.claim('w', 1000)!;
+    queue.saveResult(j.id, 'w', { text: 'hello', model: 'm', provider: 'p', costUsd: 0 });
+    queue.fail(j.id, 'w', 'reply API down', clock.now() + 5000);
+    expect(queue.claim('w', 1000)).toBeUndefined();
+    clock.advance(5000);
+    const again = queue.claim('w', 1000)!;
+    expect(again.result?.text).toBe('hello');
+    expect(again.lastError).toBe('reply API down');
+    const done = queue.complete(again.id, 'w', 'whatsapp message sent');
+    expect(done).toMatchObject({ state: 'done', effect: 'whatsapp message sent', lastError: undefined });
+  });
+
+  it('dead letters are listed and replayed with fresh attempts', () => {
+    queue.enqueue([job('m1'), job('m2')]);
+    const j = queue.claim('w', 1000)!;
+    queue.fail(j.id, 'w', 'bad request', undefined);
+    expect(queue.list({ state: 'dead' }).map((d) => d.id)).toEqual([j.id]);
+    expect(queue.replay(j.id)).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(queue.replay(j.id)).toBeUndefined();
+    expect(queue.counts()).toMatchObject({ pending: 2, dead: 0 });
+  });
+
+  it('release gives a job back without counting the attempt', () => {
+    queue.enqueue([job('m1')]);
+    const j = queue.claim('w', 1000)!;
+    expect(queue.release(j.id, 'w')).toBe(true);
+    expect(queue.get(j.id)).toMatchObject({ state: 'pending', attempts: 0, leaseOwner: undefined });
+  });
+
+  it('claims a given job only when it is due, and reports the next due time', () => {
+    const a = queue.enqueue([job('m1')])[0]!.job;
+    expect(queue.nextDueAt()).toBe(clock.now());
+    expect(queue.claim('w', 1000, 'job_unknown')).toBeUndefined();
+    expect(queue.claim('w', 1000, a.id)?.id).toBe(a.id);
+    expect(queue.claim('w', 1000, a.id)).toBeUndefined();
+  });
+
+  it('prunes finished jobs but keeps dead letters', () => {
+    queue.enqueue([job('m1'), job('m2')]);
+    const a = queue.claim('w', 1000)!;
+    queue.complete(a.id, 'w', 'done');
+    const b = queue.claim('w', 1000)!;
+    queue.fail(b.id, 'w', 'boom', undefined);
+    clock.advance(10);
+    expect(queue.prune(clock.now())).toBe(1);
+    expect(queue.get(b.id)?.state).toBe('dead');
+  });
+});

@@ -1,0 +1,107 @@
+import nock from 'nock';
+import request from 'supertest';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
+import { parseForm } from '../../src/webhooks/sources/source';
+import { FakeSwitchyard, deferred, eventually, harness, type Harness } from './helpers';
+
+const TOKEN = 'test_auth_token_0123456789abcdef';
+const SID = 'AC0123456789abcdef0123456789abcdef';
+// The reference's WhatsApp-over-Twilio vector (signature verified there with twilio@6.2.0).
+const BODY =
+  'SmsMessageSid=SM0123456789abcdef0123456789abcdef&NumMedia=0&ProfileName=Jane&MessageType=text&SmsSid=SM0123456789abcdef0123456789abcdef&WaId=14155550100&SmsStatus=received&Body=Hello+gateway&To=whatsapp%3A%2B14155238886&NumSegments=1&ReferralNumMedia=0&MessageSid=SM0123456789abcdef0123456789abcdef&AccountSid=AC0123456789abcdef0123456789abcdef&From=whatsapp%3A%2B14155550100&ApiVersion=2010-04-01';
+const SIG = 'CAnCnpOi5iLEgjypc+yFATsJWiM=';
+const EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+function flows(extra: Record<string, unknown> = {}) {
+  return {
+    twilio: {
+      source: 'twilio',
+      twilio: { auth_token: TOKEN, account_sid: SID, ...extra },
+      prompt: '{{profile_name}} says: {{message.text}}',
+      output: { type: 'text', max_chars: 300 },
+      action: { type: 'reply' },
+    },
+  };
+}
+
+function post(h: Harness, body = BODY, signature = SIG, path = '/webhooks/twilio') {
+  return request(h.app).post(path).set('content-type', 'application/x-www-form-urlencoded').set('x-twilio-signature', signature).send(body);
+}
+
+describe('Twilio SMS/WhatsApp flow', () => {
+  let h: Harness | undefined;
+
+  beforeAll(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+  afterEach(async () => {
+    nock.cleanAll();
+    await h?.close();
+    h = undefined;
+  });
+  afterAll(() => nock.enableNetConnect());
+
+  it('answers with TwiML when the answer is ready in time (URL as Twilio saw it, behind a proxy)', async () => {
+    const sy = new FakeSwitchyard('Hi Jane! <3 & welcome');
+    h = harness({ flows: flows(), switchyard: sy });
+    const res = await post(h);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/xml/);
+    expect(res.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Hi Jane! &lt;3 &amp; welcome</Message></Response>');
+    expect(sy.requests[0]?.messages[0]).toEqual({ role: 'user', content: 'Jane says: Hello gateway' });
+    expect(h.webhooks.queue.list()[0]).toMatchObject({ state: 'done', key: 'SM0123456789abcdef0123456789abcdef', effect: 'answered in the webhook response' });
+  });
+
+  it('sends late answers through the Messages API, once, with an idempotency token', async () => {
+    const gate = deferred<string>();
+    const sy = new FakeSwitchyard(() => gate.promise);
+    h = harness({ flows: flows({ reply_wait_ms: 30 }), switchyard: sy });
+    const sent: Array<Record<string, string | string[]>> = [];
+    nock('https://api.twilio.com')
+      .post(`/2010-04-01/Accounts/${SID}/Messages.json`)
+      .basicAuth({ user: SID, pass: TOKEN })
+      .matchHeader('i-twilio-idempotency-token', 'twilio:SM0123456789abcdef0123456789abcdef')
+      .reply(201, function (_uri, body) {
+        sent.push(parseForm(Buffer.from(String(body))));
+        return { sid: 'SMreply1', status: 'queued' };
+      });
+    const res = await post(h);
+    expect(res.text).toBe(EMPTY);
+    gate.resolve('Sorry for the wait, Jane.');
+    await eventually(() => h!.webhooks.queue.list()[0]?.state === 'done', 'job done');
+    expect(sent).toEqual([{ From: 'whatsapp:+14155238886', To: 'whatsapp:+14155550100', Body: 'Sorry for the wait, Jane.' }]);
+    expect(h.webhooks.queue.list()[0]?.effect).toBe('twilio message sent (SMreply1)');
+  });
+
+  it('a duplicate delivery gets an empty response and no second answer', async () => {
+    const sy = new FakeSwitchyard('Hello!');
+    h = harness({ flows: flows(), switchyard: sy });
+    expect((await post(h)).text).toMatch(/<Message>Hello!<\/Message>/);
+    expect((await post(h)).text).toBe(EMPTY);
+    await h.webhooks.pool.drain();
+    expect(sy.requests).toHaveLength(1);
+  });
+
+  it('checks the signature over the configured public URL', async () => {
+    const sy = new FakeSwitchyard('x');
+    h = harness({ flows: flows(), switchyard: sy, settings: { public_base_url: 'http://gw.example.com' } });
+    expect((await post(h)).status).toBe(401);
+    await h.close();
+    h = harness({ flows: flows({ public_url: 'https://gw.example.com/webhooks/twilio' }), switchyard: sy, settings: { public_base_url: 'http://internal:8080' } });
+    expect((await post(h)).status).toBe(200);
+  });
+
+  it('refuses a wrong signature with nothing enqueued, and ignores status callbacks', async () => {
+    h = harness({ flows: flows(), switchyard: new FakeSwitchyard('x') });
+    const bad = await post(h, BODY.replace('Hello+gateway', 'Hello+attacker'));
+    expect(bad.status).toBe(401);
+    const status = 'MessageSid=SMout1&MessageStatus=delivered&SmsStatus=delivered&From=whatsapp%3A%2B14155238886&To=whatsapp%3A%2B14155550100&AccountSid=' + SID;
+    const url = 'https://gw.example.com/webhooks/twilio';
+    const signed = getExpectedTwilioSignature(TOKEN, url, parseForm(Buffer.from(status)));
+    const res = await post(h, status, signed);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe(EMPTY);
+    expect(h.webhooks.queue.counts().pending + h.webhooks.queue.counts().done).toBe(0);
+  });
+});

@@ -1,0 +1,212 @@
+import nock from 'nock';
+import request from 'supertest';
+import { FakeSwitchyard, harness, hmacHex, type Harness } from './helpers';
+
+const APP_SECRET = 'test_app_secret_0123456789abcdef';
+const ACCESS_TOKEN = 'EAAGtestaccesstoken0123456789';
+const GRAPH = 'https://graph.facebook.com';
+// Vector A of the reference (real Meta payload shape), signature verified with node:crypto there.
+const BODY_A =
+  '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}';
+const SIG_A = 'sha256=01591d62415526782fc0a31b8faa3c8d903868b8db037a95ee396498731c8df9';
+
+const flows = {
+  support: {
+    source: 'whatsapp',
+    whatsapp: { app_secret: APP_SECRET, verify_token: 'verify-token-xyz', access_token: ACCESS_TOKEN },
+    system: 'Answer {{contact.name}} briefly.',
+    prompt: '{{message.text}}',
+    action: { type: 'reply' },
+  },
+};
+
+function statusBody(): string {
+  return JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '102290129340398',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+              statuses: [{ id: 'wamid.OUT1', status: 'delivered', timestamp: '1749416390', recipient_id: '16505551234' }],
+            },
+          },
+        ],
+      },
+    ],
+  });
+}
+
+function post(h: Harness, body: string, signature = `sha256=${hmacHex(APP_SECRET, body)}`) {
+  return request(h.app).post('/webhooks/support').set('content-type', 'application/json').set('x-hub-signature-256', signature).send(body);
+}
+
+function graphReplies(count: { n: number; bodies: unknown[] }, status = 200) {
+  return nock(GRAPH)
+    .post('/v23.0/106540352242922/messages')
+    .matchHeader('authorization', `Bearer ${ACCESS_TOKEN}`)
+    .times(10)
+    .reply(function (_uri, body) {
+      count.n++;
+      count.bodies.push(body);
+      return [status, status === 200 ? { messaging_product: 'whatsapp', messages: [{ id: `wamid.OUT${count.n}` }] } : { error: { message: 'down', code: 2 } }];
+    });
+}
+
+describe('WhatsApp Cloud API flow', () => {
+  let h: Harness;
+  let sy: FakeSwitchyard;
+
+  beforeAll(() => nock.disableNetConnect());
+  beforeAll(() => nock.enableNetConnect('127.0.0.1'));
+  beforeEach(() => {
+    sy = new FakeSwitchyard('Yes, it comes in blue and green!');
+    h = harness({ flows, switchyard: sy, settings: { body_limit: '4kb', max_attempts: 3 } });
+  });
+  afterEach(async () => {
+    nock.cleanAll();
+    await h.close();
+  });
+  afterAll(() => nock.enableNetConnect());
+
+  it('answers the subscription handshake only with the right verify token', async () => {
+    const ok = await request(h.app).get('/webhooks/support').query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'verify-token-xyz', 'hub.challenge': '1158201444' });
+    expect(ok.status).toBe(200);
+    expect(ok.text).toBe('1158201444');
+    const bad = await request(h.app).get('/webhooks/support').query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'nope', 'hub.challenge': '1' });
+    expect(bad.status).toBe(403);
+  });
+
+  it('acknowledges a signed message after storing it, then replies through the Graph API', async () => {
+    const sent = { n: 0, bodies: [] as unknown[] };
+    graphReplies(sent);
+    const res = await post(h, BODY_A, SIG_A);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('');
+    expect(h.webhooks.queue.counts().pending).toBe(1);
+
+    expect(await h.webhooks.pool.drain()).toBe(1);
+    expect(sy.requests[0]?.messages).toEqual([
+      { role: 'system', content: 'Answer Sheena Nelson briefly.' },
+      { role: 'user', content: 'Does it come in another color?' },
+    ]);
+    expect(sent.bodies).toEqual([
+      { messaging_product: 'whatsapp', recipient_type: 'individual', to: '16505551234', type: 'text', text: { preview_url: false, body: 'Yes, it comes in blue and green!' } },
+    ]);
+    const [job] = h.webhooks.queue.list();
+    expect(job).toMatchObject({ state: 'done', key: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', effect: 'whatsapp message sent (wamid.OUT1)' });
+  });
+
+  it('a duplicate delivery produces one reply', async () => {
+    const sent = { n: 0, bodies: [] as unknown[] };
+    graphReplies(sent);
+    expect((await post(h, BODY_A)).status).toBe(200);
+    await h.webhooks.pool.drain();
+    expect((await post(h, BODY_A)).status).toBe(200);
+    expect((await post(h, BODY_A)).status).toBe(200);
+    await h.webhooks.pool.drain();
+    expect(sent.n).toBe(1);
+    expect(sy.requests).toHaveLength(1);
+    expect(h.webhooks.queue.counts()).toMatchObject({ done: 1, pending: 0 });
+  });
+
+  it('refuses bad signatures (401), malformed bodies (400), oversized bodies (413) and unknown flows (404) with nothing enqueued', async () => {
+    expect((await post(h, BODY_A, SIG_A.replace('0159', '0160'))).status).toBe(401);
+    expect((await post(h, `${BODY_A} `, SIG_A)).status).toBe(401);
+    const missing = await request(h.app).post('/webhooks/support').set('content-type', 'application/json').send(BODY_A);
+    expect(missing.status).toBe(401);
+    expect(missing.body.error).toMatchObject({ code: 'invalid_signature', type: 'authentication_error' });
+
+    const malformed = await post(h, '{"object":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('invalid_json');
+    expect((await post(h, '{"object":"page","entry":[]}')).status).toBe(400);
+
+    const big = JSON.stringify({ object: 'whatsapp_business_account', entry: [], pad: 'x'.repeat(5000) });
+    const tooLarge = await post(h, big);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body.error.code).toBe('request_too_large');
+
+    const unknown = await request(h.app).post('/webhooks/nope').set('x-hub-signature-256', SIG_A).send(BODY_A);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('unknown_flow');
+    expect((await request(h.app).post('/webhooks/nope').send(big)).status).toBe(404);
+    expect((await request(h.app).post('/hooks/support').send('{}')).status).toBe(404);
+
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+  });
+
+  it('acknowledges status callbacks and echoes of its own messages without enqueueing', async () => {
+    expect((await post(h, statusBody())).status).toBe(200);
+    const echo = BODY_A.replace('"from":"16505551234"', '"from":"15550783881"');
+    expect((await post(h, echo)).status).toBe(200);
+    const echoesField = BODY_A.replace('"field":"messages"', '"field":"smb_message_echoes"');
+    expect((await post(h, echoesField)).status).toBe(200);
+    expect(h.webhooks.queue.counts().pending).toBe(0);
+  });
+
+  it('retries after a failing Graph API without asking the model again', async () => {
+    nock(GRAPH).post('/v23.0/106540352242922/messages').reply(503, { error: { message: 'Service temporarily unavailable', code: 2 } });
+    const sent = { n: 0, bodies: [] as unknown[] };
+    await post(h, BODY_A);
+    await h.webhooks.pool.drain();
+    const [failed] = h.webhooks.queue.list();
+    expect(failed).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(failed?.lastError).toMatch(/HTTP 503/);
+    expect(failed?.result?.text).toBe('Yes, it comes in blue and green!');
+
+    graphReplies(sent);
+    expect(await h.webhooks.pool.drain()).toBe(0); // backoff not over yet
+    h.clock.advance(60_000);
+    expect(await h.webhooks.pool.drain()).toBe(1);
+    expect(sent.n).toBe(1);
+    expect(sy.requests).toHaveLength(1);
+    expect(h.webhooks.queue.list()[0]).toMatchObject({ state: 'done', attempts: 2 });
+  });
+
+  it('moves a job that keeps failing to the dead letters; a replay finishes it', async () => {
+    nock(GRAPH).post('/v23.0/106540352242922/messages').times(3).reply(500, { error: { message: 'boom', code: 1 } });
+    await post(h, BODY_A);
+    for (let i = 0; i < 3; i++) {
+      await h.webhooks.pool.drain();
+      h.clock.advance(3_600_000);
+    }
+    const [dead] = h.webhooks.queue.list({ state: 'dead' });
+    expect(dead).toMatchObject({ attempts: 3 });
+    expect(h.logs.lines.some((l) => l.level === 'error' && /dead letters/.test(l.msg))).toBe(true);
+
+    const sent = { n: 0, bodies: [] as unknown[] };
+    graphReplies(sent);
+    h.webhooks.queue.replay(dead!.id);
+    await h.webhooks.pool.drain();
+    expect(sent.n).toBe(1);
+    expect(h.webhooks.queue.get(dead!.id)?.state).toBe('done');
+  });
+
+  it('sends a permanent Graph error (400) to the dead letters at once', async () => {
+    nock(GRAPH).post('/v23.0/106540352242922/messages').reply(400, { error: { message: '(#100) Invalid parameter', code: 100 } });
+    await post(h, BODY_A);
+    await h.webhooks.pool.drain();
+    expect(h.webhooks.queue.list()[0]).toMatchObject({ state: 'dead', attempts: 1 });
+    expect(h.webhooks.queue.list()[0]?.lastError).toMatch(/Invalid parameter \(code 100\)/);
+  });
+
+  it('never writes the app secret or the access token to the log', async () => {
+    nock(GRAPH)
+      .post('/v23.0/106540352242922/messages')
+      .reply(401, { error: { message: `Invalid OAuth access token ${ACCESS_TOKEN} for secret ${APP_SECRET}`, code: 190 } });
+    await post(h, BODY_A, 'sha256=deadbeef');
+    await post(h, BODY_A);
+    await h.webhooks.pool.drain();
+    const text = h.logs.text();
+    expect(text).toMatch(/dead letters/);
+    expect(text).toContain('[redacted]');
+    expect(text).not.toContain(ACCESS_TOKEN);
+    expect(text).not.toContain(APP_SECRET);
+    expect(JSON.stringify(h.webhooks.queue.list())).not.toContain(ACCESS_TOKEN);
+  });
+});
