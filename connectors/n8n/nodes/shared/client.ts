@@ -1,0 +1,170 @@
+/**
+ * One client, two modes: Direct (the embedded routing core, loaded on first use) and Gateway server
+ * (the Switchyard server's OpenAI-compatible API through n8n's HTTP helper and the credential).
+ */
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions, INode, JsonObject } from 'n8n-workflow';
+import type { EmbeddedSwitchyard } from '../../vendor/switchyard-core';
+import { CREDENTIAL_NAME, credentialMode, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
+import { explainFailure, explainUnreachable, failureFromBody, type Explained, type Mode } from './failures';
+import { AUTO_MODELS, toCompletion, type ChatBody, type Completion } from './mapping';
+
+type Ctx = IExecuteFunctions | ILoadOptionsFunctions;
+
+export interface ModelOption {
+	name: string;
+	value: string;
+	description?: string;
+}
+
+export interface CallSettings {
+	timeoutMs?: number;
+	signal?: AbortSignal;
+}
+
+export interface SwitchyardClient {
+	readonly mode: Mode;
+	chat(body: ChatBody, settings?: CallSettings): Promise<Completion>;
+	/** Auto variants first, then the models Switchyard can route to. */
+	models(): Promise<ModelOption[]>;
+	close(): Promise<void>;
+}
+
+function apiError(node: INode, explained: Explained, response: JsonObject): NodeApiError {
+	return new NodeApiError(node, response, {
+		message: explained.message,
+		description: explained.description,
+		httpCode: explained.httpCode,
+	});
+}
+
+function price(input: number, output: number): string {
+	const fmt = (n: number) => (n === 0 ? 'free' : `$${Number(n.toPrecision(3))}`);
+	return input === 0 && output === 0 ? 'free' : `${fmt(input)} in / ${fmt(output)} out per 1M tokens`;
+}
+
+/** Loads the embedded core bundle only when Direct mode is used (it is several MB). */
+async function loadCore() {
+	return await import('../../vendor/switchyard-core');
+}
+
+class DirectClient implements SwitchyardClient {
+	readonly mode = 'direct' as const;
+	private core?: EmbeddedSwitchyard;
+
+	constructor(
+		private readonly node: INode,
+		private readonly data: SwitchyardCredentialData,
+	) {}
+
+	private async embedded(): Promise<EmbeddedSwitchyard> {
+		if (!this.core) {
+			const { createEmbeddedSwitchyard } = await loadCore();
+			this.core = createEmbeddedSwitchyard(directSettings(this.data));
+		}
+		return this.core;
+	}
+
+	async chat(body: ChatBody, settings: CallSettings = {}): Promise<Completion> {
+		const core = await this.embedded();
+		const started = Date.now();
+		try {
+			const response = await core.chat(body as unknown as Record<string, unknown>, {
+				signal: settings.signal,
+				deadlineMs: settings.timeoutMs,
+			});
+			return toCompletion(response as unknown as Record<string, unknown>, undefined, Date.now() - started);
+		} catch (error) {
+			const { describeCoreError } = await loadCore();
+			const failure = describeCoreError(error);
+			if (!failure) throw new NodeOperationError(this.node, error as Error);
+			throw apiError(this.node, explainFailure(failure, 'direct'), { error: { ...failure } });
+		}
+	}
+
+	async models(): Promise<ModelOption[]> {
+		const core = await this.embedded();
+		const listed = core.models().map((m) => ({
+			name: m.id,
+			value: m.id,
+			description: `${price(m.input_price, m.output_price)}, ${Math.round(m.context_window / 1000)}k context, quality ${m.quality}`,
+		}));
+		return [...AUTO_MODELS, ...listed.sort((a, b) => a.name.localeCompare(b.name))];
+	}
+
+	async close(): Promise<void> {
+		await this.core?.close();
+	}
+}
+
+interface FullResponse {
+	body: unknown;
+	headers: Record<string, unknown>;
+	statusCode: number;
+}
+
+class GatewayClient implements SwitchyardClient {
+	readonly mode = 'gateway' as const;
+
+	constructor(
+		private readonly ctx: Ctx,
+		private readonly baseUrl: string,
+	) {}
+
+	private async request(options: Omit<IHttpRequestOptions, 'url'> & { path: string }): Promise<FullResponse> {
+		const { path, ...rest } = options;
+		try {
+			return (await this.ctx.helpers.httpRequestWithAuthentication.call(this.ctx, CREDENTIAL_NAME, {
+				...rest,
+				url: `${this.baseUrl}${path}`,
+				json: true,
+				returnFullResponse: true,
+				ignoreHttpStatusErrors: true,
+			})) as FullResponse;
+		} catch (error) {
+			const err = error as { message?: string; code?: string; cause?: { code?: string } };
+			throw apiError(this.ctx.getNode(), explainUnreachable(this.baseUrl, { message: err.message, code: err.code ?? err.cause?.code }), {
+				message: err.message ?? 'network error',
+			});
+		}
+	}
+
+	private check(res: FullResponse): Record<string, unknown> {
+		if (res.statusCode >= 200 && res.statusCode < 300 && res.body && typeof res.body === 'object') {
+			return res.body as Record<string, unknown>;
+		}
+		const failure = failureFromBody(res.statusCode, res.body);
+		throw apiError(this.ctx.getNode(), explainFailure(failure, 'gateway'), { error: { ...failure } });
+	}
+
+	async chat(body: ChatBody, settings: CallSettings = {}): Promise<Completion> {
+		const started = Date.now();
+		const res = await this.request({
+			path: '/v1/chat/completions',
+			method: 'POST',
+			body: body as unknown as JsonObject,
+			...(settings.timeoutMs ? { timeout: settings.timeoutMs } : {}),
+			...(settings.signal ? { abortSignal: settings.signal } : {}),
+		});
+		return toCompletion(this.check(res), res.headers, Date.now() - started);
+	}
+
+	async models(): Promise<ModelOption[]> {
+		const body = this.check(await this.request({ path: '/v1/models', method: 'GET' }));
+		const data = Array.isArray(body.data) ? (body.data as Array<{ id?: unknown; owned_by?: unknown }>) : [];
+		const autoIds = new Set(AUTO_MODELS.map((m) => m.value));
+		const listed = data
+			.filter((m) => typeof m.id === 'string' && !autoIds.has(m.id))
+			.map((m) => ({ name: String(m.id), value: String(m.id), ...(m.owned_by ? { description: `by ${String(m.owned_by)}` } : {}) }));
+		return [...AUTO_MODELS, ...listed.sort((a, b) => a.name.localeCompare(b.name))];
+	}
+
+	async close(): Promise<void> {}
+}
+
+export async function switchyardClient(ctx: Ctx): Promise<SwitchyardClient> {
+	const data = (await ctx.getCredentials(CREDENTIAL_NAME)) as SwitchyardCredentialData;
+	return credentialMode(data) === 'gateway'
+		? new GatewayClient(ctx, gatewayBaseUrl(data))
+		: new DirectClient(ctx.getNode(), data);
+}

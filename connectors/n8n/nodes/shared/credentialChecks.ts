@@ -1,0 +1,52 @@
+/** What the credential test checks, per mode. Pure (no n8n imports) so the repository's tests run it. */
+import type { DirectSettings, ProviderCheck } from '../../vendor/switchyard-core';
+import { credentialMode, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
+import { failureFromBody, redact } from './failures';
+
+export interface CheckResult {
+	status: 'OK' | 'Error';
+	message: string;
+}
+
+export type ProviderChecker = (settings: DirectSettings) => Promise<ProviderCheck[]>;
+
+export const CHECK_TIMEOUT_MS = 15_000;
+
+/** Gateway mode: GET /v1/models on the server with the gateway key. */
+export async function checkGateway(data: SwitchyardCredentialData, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
+	const baseUrl = gatewayBaseUrl(data);
+	const key = data.gatewayApiKey?.trim();
+	let res: Response;
+	try {
+		res = await fetch(`${baseUrl}/v1/models`, {
+			headers: key ? { authorization: `Bearer ${key}` } : {},
+			signal: AbortSignal.timeout(timeoutMs),
+		});
+	} catch (error) {
+		const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+		return { status: 'Error', message: `Cannot reach the Switchyard server at ${baseUrl} (${cause}): check 'Base URL'` };
+	}
+	if (res.ok) return { status: 'OK', message: `Connected to the Switchyard server at ${baseUrl}` };
+	const failure = failureFromBody(res.status, await res.text());
+	const what = res.status === 401 || res.status === 403 ? "the server rejected 'Gateway Key'" : failure.message;
+	return { status: 'Error', message: redact(`Switchyard server at ${baseUrl}: ${what} (HTTP ${res.status})`) };
+}
+
+/** Direct mode: every configured provider lists its models with its key; failures are named. */
+export async function checkDirect(data: SwitchyardCredentialData, check: ProviderChecker): Promise<CheckResult> {
+	const settings = directSettings(data);
+	if (Object.keys(settings.apiKeys).length === 0 && !settings.baseUrls.ollama) {
+		return { status: 'Error', message: 'Add at least one provider API key (or an Ollama base URL)' };
+	}
+	const checks = await check(settings);
+	const failed = checks.filter((c) => !c.ok);
+	if (failed.length > 0) {
+		const lines = failed.map((c) => `${c.provider}: ${c.message ?? 'failed'}`);
+		return { status: 'Error', message: redact(`Provider check failed. ${lines.join(' | ')}`) };
+	}
+	return { status: 'OK', message: `Providers answered: ${checks.map((c) => c.provider).join(', ')}` };
+}
+
+export async function checkCredential(data: SwitchyardCredentialData, check: ProviderChecker): Promise<CheckResult> {
+	return credentialMode(data) === 'gateway' ? await checkGateway(data) : await checkDirect(data, check);
+}

@@ -1,0 +1,92 @@
+// Bundles the Switchyard routing core (the repository's src/core + src/providers and their libraries)
+// into dist/vendor/switchyard-core.js, so the published package has no runtime dependencies.
+// Run after `n8n-node build` (which empties dist/). Needs the repository root's `npm ci`.
+import { build } from 'esbuild';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkgDir = resolve(here, '..');
+const repoRoot = resolve(pkgDir, '..', '..');
+const outfile = join(pkgDir, 'dist', 'vendor', 'switchyard-core.js');
+
+const rootPkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
+const genaiPricesPkg = JSON.parse(await readFile(join(repoRoot, 'node_modules', '@pydantic', 'genai-prices', 'package.json'), 'utf8'));
+
+/**
+ * The catalog reads genai-prices' version from its installed package.json at run time; inside n8n the
+ * package is not installed (its data is bundled), so the bundle gets the version as a build-time constant.
+ * Any other `require.resolve` in the core fails the build instead of failing later inside n8n.
+ */
+const PACKAGE_VERSION_LOOKUP =
+	/const pkgPath = join\(dirname\(require\.resolve\('@pydantic\/genai-prices'\)\), '\.\.', 'package\.json'\);\s*genaiVersion = \(JSON\.parse\(readFileSync\(pkgPath, 'utf8'\)\) as \{ version: string \}\)\.version;/;
+const noRuntimeResolve = {
+	name: 'no-runtime-resolve',
+	setup(b) {
+		b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+			let source = await readFile(args.path, 'utf8');
+			if (!source.includes('require.resolve(')) return undefined;
+			source = source.replace(PACKAGE_VERSION_LOOKUP, 'genaiVersion = SWITCHYARD_GENAI_PRICES_VERSION;');
+			if (source.includes('require.resolve(')) {
+				return { errors: [{ text: `${args.path} resolves a package at run time; the n8n bundle cannot (update scripts/bundle-core.mjs)` }] };
+			}
+			return { contents: `declare const SWITCHYARD_GENAI_PRICES_VERSION: string;\n${source}`, loader: 'ts' };
+		});
+	},
+};
+
+const result = await build({
+	entryPoints: [join(pkgDir, 'core', 'switchyard-core.ts')],
+	outfile,
+	bundle: true,
+	platform: 'node',
+	format: 'cjs',
+	target: 'node20',
+	// Resolve the core's libraries from the repository root (zod 4 there; n8n itself ships zod 3).
+	nodePaths: [join(repoRoot, 'node_modules')],
+	// Loaded on demand by the `local` provider only, which Direct mode never configures.
+	external: ['node-llama-cpp'],
+	define: {
+		SWITCHYARD_CORE_VERSION: JSON.stringify(`${rootPkg.name}@${rootPkg.version}`),
+		SWITCHYARD_GENAI_PRICES_VERSION: JSON.stringify(genaiPricesPkg.version),
+	},
+	plugins: [noRuntimeResolve],
+	legalComments: 'eof',
+	// A core mid-refactor must fail the build here, not inside n8n.
+	logOverride: { 'import-is-undefined': 'error', 'require-resolve-not-external': 'error' },
+	metafile: true,
+	logLevel: 'warning',
+});
+
+await writeFile(join(pkgDir, 'dist', 'vendor', 'THIRD_PARTY_NOTICES.txt'), await notices(result.metafile));
+const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].bytes;
+console.log(`bundle-core: ${outfile} (${(bytes / 1024).toFixed(0)} KiB)`);
+
+/** License texts of every package the bundle contains (their licenses ask for the notice to travel with the code). */
+async function notices(metafile) {
+	const packages = new Map();
+	for (const input of Object.keys(metafile.inputs)) {
+		const match = /^(.*node_modules\/)((?:@[^/]+\/)?[^/]+)\//.exec(input);
+		if (match) packages.set(match[2], resolve(pkgDir, match[1], match[2]));
+	}
+	const sections = [];
+	for (const [name, dir] of [...packages].sort(([a], [b]) => a.localeCompare(b))) {
+		const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+		const text = await readLicense(dir);
+		sections.push(`${name}@${pkg.version} (${pkg.license ?? 'see package'})\n\n${text ?? ''}`.trim());
+	}
+	await mkdir(dirname(outfile), { recursive: true });
+	return `Third-party software bundled in switchyard-core.js\n\n${sections.join('\n\n' + '-'.repeat(72) + '\n\n')}\n`;
+}
+
+async function readLicense(dir) {
+	for (const name of ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license', 'LICENCE']) {
+		try {
+			return await readFile(join(dir, name), 'utf8');
+		} catch {
+			// try the next usual name
+		}
+	}
+	return undefined;
+}

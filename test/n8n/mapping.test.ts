@@ -1,0 +1,310 @@
+import { redactSecrets } from '../../src/core/errors';
+import {
+  ParameterError,
+  buildChatBody,
+  buildClassifyBody,
+  buildExtractBody,
+  chatOutput,
+  combineRoutes,
+  fieldsSchema,
+  parseClassification,
+  parseExtraction,
+  parseMessages,
+  repairBody,
+  routeOutput,
+  toCompletion,
+  type FieldParam,
+} from '../../connectors/n8n/nodes/shared/mapping';
+import { explainFailure, explainUnreachable, failureFromBody, redact } from '../../connectors/n8n/nodes/shared/failures';
+import { credentialMode, directSettings, gatewayBaseUrl } from '../../connectors/n8n/nodes/shared/credentials';
+import { fixtureJson } from '../helpers/fixtures';
+
+const FIELDS: FieldParam[] = [
+  { name: 'name', type: 'string', description: 'Full name', required: true },
+  { name: 'employees', type: 'integer', required: false },
+  { name: 'tags', type: 'stringArray', description: 'Topics', required: false },
+  { name: 'founded', type: 'date', required: false },
+];
+const LABELS = [{ name: 'complaint', description: 'Unhappy customer' }, { name: 'question' }, { name: 'praise' }];
+
+function thrown(fn: () => unknown): ParameterError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ParameterError) return err;
+    throw err;
+  }
+  throw new Error('expected a ParameterError');
+}
+
+describe('Chat parameters -> request', () => {
+  it('maps a prompt with every option to an OpenAI request plus routing', () => {
+    const body = buildChatBody({
+      inputType: 'prompt',
+      prompt: '  Reply to: hi  ',
+      model: 'auto',
+      options: {
+        prefer: 'cost',
+        fallbackModels: ['openai/gpt-4.1-mini', ' anthropic/claude-haiku-4-5 '],
+        temperature: 0,
+        maxTokens: 200.7,
+        systemMessage: 'Be brief.',
+        maxCostUsd: 0.01,
+        cache: false,
+      },
+    });
+    expect(body).toEqual({
+      model: 'auto',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Reply to: hi' },
+      ],
+      temperature: 0,
+      max_tokens: 200,
+      routing: { prefer: 'cost', fallback_models: ['openai/gpt-4.1-mini', 'anthropic/claude-haiku-4-5'], max_cost_usd: 0.01, cache: false },
+    });
+  });
+
+  it('leaves out what was not set: no routing, no sampling fields; an empty model means auto', () => {
+    expect(buildChatBody({ inputType: 'prompt', prompt: 'Hi', model: ' ', options: { prefer: '', maxCostUsd: 0, fallbackModels: '' } })).toEqual({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+  });
+
+  it('accepts fallback models as a comma-separated expression result', () => {
+    const body = buildChatBody({ inputType: 'prompt', prompt: 'Hi', options: { fallbackModels: 'a/x, b/y,,' } });
+    expect(body.routing).toEqual({ fallback_models: ['a/x', 'b/y'] });
+  });
+
+  it('takes messages as a JSON string or an array, and names the broken entry', () => {
+    const msgs = [{ role: 'user', content: 'Hi' }];
+    expect(buildChatBody({ inputType: 'messages', messages: JSON.stringify(msgs), options: {} }).messages).toEqual(msgs);
+    expect(parseMessages(msgs)).toEqual(msgs);
+    expect(thrown(() => parseMessages('[{"role":')).message).toMatch(/^'Messages' is not valid JSON/);
+    expect(thrown(() => parseMessages('[]')).message).toBe("'Messages' must be a non-empty JSON array");
+    expect(thrown(() => parseMessages([{ role: 'user', content: 'a' }, { role: 'robot', content: 'b' }])).message).toMatch(/^'Messages\[1\]' needs a "role"/);
+    expect(thrown(() => parseMessages([{ role: 'user' }])).message).toBe("'Messages[0]' has no \"content\"");
+  });
+
+  it('rejects an empty prompt with a hint', () => {
+    const err = thrown(() => buildChatBody({ inputType: 'prompt', prompt: '   ', options: {} }));
+    expect(err.message).toBe("'Prompt' is empty");
+    expect(err.description).toMatch(/expression/);
+  });
+});
+
+describe('Extract parameters -> JSON schema request', () => {
+  it('builds a strict schema: every field required, optional ones nullable, descriptions kept', () => {
+    expect(fieldsSchema(FIELDS)).toEqual({
+      type: 'object',
+      properties: {
+        name: { type: 'string', description: 'Full name' },
+        employees: { type: ['integer', 'null'] },
+        tags: { type: ['array', 'null'], items: { type: 'string' }, description: 'Topics' },
+        founded: { type: ['string', 'null'], description: 'ISO 8601 date (YYYY-MM-DD)' },
+      },
+      required: ['name', 'employees', 'tags', 'founded'],
+      additionalProperties: false,
+    });
+  });
+
+  it('sends the text with extraction instructions and response_format json_schema', () => {
+    const body = buildExtractBody({ text: 'Ada, 12 people', fields: FIELDS, instructions: 'Names in title case.', model: 'auto:cost', options: { temperature: 0 } });
+    expect(body.model).toBe('auto:cost');
+    expect(body.temperature).toBe(0);
+    expect(body.messages[1]).toEqual({ role: 'user', content: 'Ada, 12 people' });
+    expect(body.messages[0]?.role).toBe('system');
+    expect(String(body.messages[0]?.content)).toMatch(/Extract the requested fields[\s\S]*Names in title case\./);
+    expect(body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'extracted_fields', strict: true, schema: fieldsSchema(FIELDS) } });
+  });
+
+  it('refuses unusable field definitions', () => {
+    expect(thrown(() => fieldsSchema([])).message).toBe("'Fields' is empty");
+    expect(thrown(() => fieldsSchema([{ name: ' ', type: 'string' }])).message).toBe("'Fields[0]' has no name");
+    expect(thrown(() => fieldsSchema([{ name: 'a', type: 'string' }, { name: 'a', type: 'number' }])).message).toBe("Field 'a' is defined twice");
+    expect(thrown(() => buildExtractBody({ text: '', fields: FIELDS, options: {} })).message).toBe("'Text' is empty");
+  });
+});
+
+describe('Classify parameters -> JSON schema request', () => {
+  it('constrains the label to the list and asks for a confidence', () => {
+    const body = buildClassifyBody({ text: 'Where is my parcel?', labels: LABELS, model: 'openai/gpt-4.1-mini', options: {} });
+    expect(body.response_format?.json_schema.name).toBe('classification');
+    expect(body.response_format?.json_schema.schema).toMatchObject({
+      properties: { label: { type: 'string', enum: ['complaint', 'question', 'praise'] }, confidence: { type: 'number' } },
+      required: ['label', 'confidence'],
+      additionalProperties: false,
+    });
+    expect(String(body.messages[0]?.content)).toContain('- complaint: Unhappy customer\n- question\n- praise');
+  });
+
+  it('needs two distinct labels', () => {
+    expect(thrown(() => buildClassifyBody({ text: 'x', labels: [{ name: 'only' }, { name: ' ' }], options: {} })).message).toBe("'Labels' needs at least two labels");
+    expect(thrown(() => buildClassifyBody({ text: 'x', labels: [{ name: 'a' }, { name: 'a' }], options: {} })).message).toBe('A label is listed twice');
+  });
+});
+
+describe('structured replies', () => {
+  it('parses extracted fields, filling absent optional ones with null and tolerating a code fence', () => {
+    expect(parseExtraction('```json\n{"name":"Ada","employees":12,"extra":true}\n```', FIELDS)).toEqual({
+      ok: true,
+      value: { name: 'Ada', employees: 12, tags: null, founded: null },
+    });
+  });
+
+  it('reports every invalid field, and JSON that is not an object', () => {
+    expect(parseExtraction('{"name":null,"employees":1.5,"tags":["a",2]}', FIELDS)).toEqual({
+      ok: false,
+      error: "'name' is required but missing; 'employees' must be an integer; 'tags' must be a list of strings",
+    });
+    expect(parseExtraction('Sure! {name: ', FIELDS)).toMatchObject({ ok: false, error: expect.stringMatching(/^the reply is not valid JSON/) });
+    expect(parseExtraction('[1]', FIELDS)).toEqual({ ok: false, error: 'the reply is JSON but not an object' });
+    expect(parseExtraction(null, FIELDS)).toEqual({ ok: false, error: 'the reply was empty' });
+  });
+
+  it('parses a classification, matching the label case-insensitively', () => {
+    expect(parseClassification('{"label":"Question","confidence":0.8}', LABELS)).toEqual({ ok: true, value: { label: 'question', confidence: 0.8 } });
+    expect(parseClassification('{"label":"spam","confidence":0.8}', LABELS)).toEqual({
+      ok: false,
+      error: '"label" must be one of "complaint", "question", "praise", got "spam"',
+    });
+    expect(parseClassification('{"label":"praise","confidence":7}', LABELS)).toEqual({
+      ok: false,
+      error: '"confidence" must be a number from 0 to 1, got 7',
+    });
+  });
+
+  it('asks for a repair with the bad reply and the reason, keeping the routing', () => {
+    const body = buildExtractBody({ text: 'Ada', fields: FIELDS, options: { prefer: 'cost' } });
+    const repaired = repairBody(body, 'not json', 'the reply is not valid JSON');
+    expect(repaired.messages).toHaveLength(4);
+    expect(repaired.messages.slice(2)).toEqual([
+      { role: 'assistant', content: 'not json' },
+      { role: 'user', content: expect.stringContaining('Your reply could not be used: the reply is not valid JSON.') },
+    ]);
+    expect(repaired.response_format).toBe(body.response_format);
+    expect(repaired.routing).toEqual({ prefer: 'cost' });
+    expect(body.messages).toHaveLength(2);
+  });
+});
+
+describe('responses -> output items', () => {
+  const gatewayBody = {
+    ...fixtureJson<Record<string, unknown>>('openai/chat-basic.json'),
+    switchyard: {
+      requested_model: 'auto',
+      model: 'openai/gpt-4.1-mini',
+      provider: 'openai',
+      attempts: [{ outcome: 'rate_limited' }, { outcome: 'ok' }],
+      cost_usd: 0.0000192,
+      cached: false,
+      reason: 'Cheapest model.',
+      latency_ms: 812.4,
+    },
+  };
+
+  it('reads the switchyard object (attempts as a list) of a gateway or embedded response', () => {
+    expect(chatOutput(toCompletion(gatewayBody, {}, 999))).toEqual({
+      text: 'Hello! ¿Cómo estás? 👋',
+      model: 'openai/gpt-4.1-mini',
+      provider: 'openai',
+      cost_usd: 0.0000192,
+      latency_ms: 812,
+      attempts: 2,
+      cached: false,
+      finish_reason: 'stop',
+      usage: { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: expect.any(Object) },
+      reason: 'Cheapest model.',
+    });
+  });
+
+  it('falls back to x-switchyard-* headers, then to what any OpenAI-compatible server says', () => {
+    const plain = fixtureJson<Record<string, unknown>>('openai/chat-basic.json');
+    const headers = { 'x-switchyard-model': 'groq/llama-3.3-70b', 'x-switchyard-provider': 'groq', 'x-switchyard-attempts': '1', 'x-switchyard-cost-usd': '0.00002', 'x-switchyard-cache': 'hit' };
+    expect(toCompletion(plain, headers, 40).route).toEqual({ model: 'groq/llama-3.3-70b', provider: 'groq', cost_usd: 0.00002, latency_ms: 40, attempts: 1, cached: true });
+    expect(toCompletion(plain, undefined, 40.6).route).toEqual({ model: 'gpt-4.1-mini-2025-04-14', provider: '', cost_usd: 0, latency_ms: 41, attempts: 1, cached: false });
+  });
+
+  it('refuses a completion without text (e.g. cut by max tokens) with a hint', () => {
+    const body = { ...gatewayBody, choices: [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'length' }] };
+    const err = thrown(() => chatOutput(toCompletion(body, {}, 1)));
+    expect(err.message).toBe('The model openai/gpt-4.1-mini returned no text (finish reason: length)');
+    expect(err.description).toMatch(/Max Tokens/);
+  });
+
+  it('adds up a call and its repair; the last call says which model answered', () => {
+    const a = { model: 'openai/gpt-5-nano', provider: 'openai', cost_usd: 0.00001, latency_ms: 100, attempts: 1, cached: false, reason: 'first' };
+    const b = { model: 'openai/gpt-4.1-mini', provider: 'openai', cost_usd: 0.00002, latency_ms: 50, attempts: 2, cached: false, reason: 'second' };
+    expect(routeOutput(combineRoutes([a, b]))).toEqual({
+      model: 'openai/gpt-4.1-mini',
+      provider: 'openai',
+      cost_usd: 0.00003,
+      latency_ms: 150,
+      attempts: 3,
+      cached: false,
+      reason: 'second',
+    });
+  });
+});
+
+describe('failures -> readable n8n errors', () => {
+  it('points at the provider key field the upstream rejected (Direct mode)', () => {
+    const e = explainFailure({ status: 502, code: 'upstream_auth', message: 'anthropic: upstream rejected the provider API key: invalid x-api-key' }, 'direct');
+    expect(e).toEqual({
+      message: 'Switchyard: anthropic: upstream rejected the provider API key: invalid x-api-key',
+      description: "The provider rejected its key: check 'Anthropic API Key' in the Switchyard API credential.",
+      httpCode: '502',
+    });
+  });
+
+  it('points at the gateway key on a 401 from the server (Gateway mode)', () => {
+    const f = failureFromBody(401, JSON.stringify({ error: { message: 'invalid API key', type: 'authentication_error', param: null, code: 'invalid_api_key' } }));
+    expect(f).toEqual({ status: 401, message: 'invalid API key', type: 'authentication_error', code: 'invalid_api_key', param: null });
+    expect(explainFailure(f, 'gateway').description).toMatch(/'Gateway Key'/);
+  });
+
+  it('explains unknown models, missing providers, rate limits, timeouts and bad values', () => {
+    expect(explainFailure({ status: 404, code: 'model_not_found', message: "Unknown model 'x'" }, 'direct').description).toMatch(/Model list/);
+    expect(explainFailure({ status: 400, code: 'no_provider_configured', message: 'no provider' }, 'direct').description).toMatch(/add at least one provider API key/);
+    expect(explainFailure({ status: 429, message: 'slow down' }, 'gateway').description).toMatch(/Fallback Models/);
+    expect(explainFailure({ status: 504, code: 'deadline_exceeded', message: 'deadline' }, 'direct').description).toMatch(/Timeout/);
+    expect(explainFailure({ status: 400, param: 'messages[0].role', message: 'bad' }, 'direct').description).toBe("Fix the value of 'messages[0].role'.");
+  });
+
+  it('keeps non-JSON bodies short and says when the server cannot be reached', () => {
+    expect(failureFromBody(502, '<html>Bad gateway</html>')).toEqual({ status: 502, message: 'HTTP 502: <html>Bad gateway</html>' });
+    const e = explainUnreachable('http://10.0.0.5:8787', { code: 'ECONNREFUSED' });
+    expect(e.message).toBe('Cannot reach the Switchyard server at http://10.0.0.5:8787 (ECONNREFUSED)');
+    expect(e.description).toMatch(/Base URL/);
+  });
+
+  it('never shows a key, and masks exactly what the core masks', () => {
+    const samples = [
+      'openai: Incorrect API key provided: sk-proj-abcdef123456',
+      'gemini: key AIzaSyA1234567890abcdefghij is invalid',
+      'upstream said Authorization: Bearer sk-sy-0123456789abcdef',
+      'GET https://x.test/v1/models?key=secret-value&alt=json failed',
+    ];
+    for (const s of samples) expect(redact(s)).toBe(redactSecrets(s));
+    const e = explainFailure({ status: 502, code: 'upstream_auth', message: samples[0]! }, 'direct');
+    expect(e.message).not.toContain('sk-proj-abcdef123456');
+  });
+});
+
+describe('credential -> mode settings', () => {
+  it('keeps only the providers whose key (or Ollama URL) is filled in', () => {
+    const data = { mode: 'direct' as const, openaiApiKey: ' sk-1 ', anthropicApiKey: '', groqApiKey: 'gsk-2', openaiBaseUrl: 'http://127.0.0.1:9/v1', ollamaBaseUrl: 'http://localhost:11434/v1' };
+    expect(credentialMode(data)).toBe('direct');
+    expect(directSettings(data)).toEqual({
+      apiKeys: { openai: 'sk-1', groq: 'gsk-2' },
+      baseUrls: { openai: 'http://127.0.0.1:9/v1', ollama: 'http://localhost:11434/v1' },
+    });
+  });
+
+  it('normalises the gateway base URL (trailing slash or /v1) and defaults to the local server', () => {
+    expect(credentialMode({ mode: 'gateway' })).toBe('gateway');
+    expect(gatewayBaseUrl({ baseUrl: 'https://sy.example.com/v1/' })).toBe('https://sy.example.com');
+    expect(gatewayBaseUrl({})).toBe('http://127.0.0.1:8787');
+  });
+});

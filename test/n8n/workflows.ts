@@ -1,0 +1,157 @@
+/** Credentials and workflow JSON for the n8n end-to-end test, as `n8n import:*` reads them. */
+
+export const DIRECT_CREDENTIAL_ID = 'syE2eDirect00001';
+export const GATEWAY_CREDENTIAL_ID = 'syE2eGateway0001';
+export const NODE_TYPE = 'n8n-nodes-switchyard.switchyard';
+export const CHAT_MODEL_TYPE = 'n8n-nodes-switchyard.switchyardChatModel';
+
+export const SAMPLE_TEXTS = [
+  'name: Ada Lovelace\ncompany: Analytical Engines Ltd\nemployees: 12\nI want to file a complaint about my last order.',
+  'REPAIR-ME\nname: Grace Hopper\ncompany: US Navy\nI have a question about your pricing.',
+];
+
+export const LABELS = ['complaint', 'question', 'praise'];
+
+export function credentials(emulatorUrl: string, gatewayUrl: string) {
+  return [
+    {
+      id: DIRECT_CREDENTIAL_ID,
+      name: 'Switchyard Direct (emulator)',
+      type: 'switchyardApi',
+      data: { mode: 'direct', openaiApiKey: 'sk-emulator-key', openaiBaseUrl: `${emulatorUrl}/v1` },
+    },
+    {
+      id: GATEWAY_CREDENTIAL_ID,
+      name: 'Switchyard Gateway (local server)',
+      type: 'switchyardApi',
+      data: { mode: 'gateway', baseUrl: gatewayUrl, gatewayApiKey: '' },
+    },
+  ];
+}
+
+type NodeJson = Record<string, unknown>;
+
+function switchyardNode(name: string, position: [number, number], credentialId: string, parameters: NodeJson, extra: NodeJson = {}): NodeJson {
+  return {
+    id: `${name.toLowerCase().replace(/[^a-z]+/g, '-')}-id`,
+    name,
+    type: NODE_TYPE,
+    typeVersion: 1,
+    position,
+    parameters,
+    credentials: { switchyardApi: { id: credentialId, name: 'Switchyard' } },
+    ...extra,
+  };
+}
+
+const itemsSource: NodeJson[] = [
+  { id: 'trigger-id', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+  {
+    id: 'set-id',
+    name: 'Messages',
+    type: 'n8n-nodes-base.set',
+    typeVersion: 3.4,
+    position: [200, 0],
+    parameters: { mode: 'raw', jsonOutput: JSON.stringify({ items: SAMPLE_TEXTS.map((text) => ({ text })) }), options: {} },
+  },
+  { id: 'split-id', name: 'One Per Item', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position: [400, 0], parameters: { fieldToSplitOut: 'items', options: {} } },
+];
+
+/** Chat, Extract, Classify, a fallback and a failing node (Continue On Fail), all fed the sample items. */
+export function operationsWorkflow(id: string, credentialId: string): NodeJson & { id: string } {
+  const ops: NodeJson[] = [
+    switchyardNode('Chat', [600, -300], credentialId, {
+      operation: 'chat',
+      inputType: 'prompt',
+      prompt: '={{ $json.text }}',
+      model: 'auto',
+      options: { prefer: 'cost', maxTokens: 200 },
+    }),
+    switchyardNode('Extract', [600, -150], credentialId, {
+      operation: 'extract',
+      text: '={{ $json.text }}',
+      fields: {
+        field: [
+          { name: 'name', type: 'string', description: 'Full name of the sender', required: true },
+          { name: 'company', type: 'string', description: 'Company the sender works for', required: false },
+          { name: 'employees', type: 'integer', description: 'Head count', required: false },
+          { name: 'website', type: 'string', description: 'Company website', required: false },
+        ],
+      },
+      model: 'auto:cost',
+      options: {},
+    }),
+    switchyardNode('Classify', [600, 0], credentialId, {
+      operation: 'classify',
+      text: '={{ $json.text }}',
+      labels: { label: LABELS.map((name) => ({ name, description: `The message is a ${name}` })) },
+      model: 'openai/gpt-4.1-mini',
+      options: {},
+    }),
+    switchyardNode('Fallback', [600, 150], credentialId, {
+      operation: 'chat',
+      inputType: 'messages',
+      messages: '={{ JSON.stringify([{ role: "system", content: "Be brief." }, { role: "user", content: $json.text }]) }}',
+      model: 'openai/gpt-4o',
+      options: { fallbackModels: ['openai/gpt-4.1-mini'] },
+    }),
+    switchyardNode(
+      'Unknown Model',
+      [600, 300],
+      credentialId,
+      { operation: 'chat', inputType: 'prompt', prompt: '={{ $json.text }}', model: 'nope/not-a-model', options: {} },
+      { onError: 'continueRegularOutput' },
+    ),
+  ];
+  const names = ops.map((n) => ({ node: String(n.name), type: 'main', index: 0 }));
+  return {
+    id,
+    name: `Switchyard e2e ${id}`,
+    active: false,
+    nodes: [...itemsSource, ...ops],
+    connections: {
+      Start: { main: [[{ node: 'Messages', type: 'main', index: 0 }]] },
+      Messages: { main: [[{ node: 'One Per Item', type: 'main', index: 0 }]] },
+      'One Per Item': { main: [names] },
+    },
+    settings: { executionOrder: 'v1' },
+  };
+}
+
+export const AGENT_PROMPT = 'What is six times seven? Use the calculator.';
+
+/** The AI Agent driven by the Switchyard Chat Model sub-node, with n8n's Calculator as its tool. */
+export function agentWorkflow(id: string, credentialId: string): NodeJson & { id: string } {
+  return {
+    id,
+    name: `Switchyard agent e2e ${id}`,
+    active: false,
+    nodes: [
+      { id: 'trigger-id', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+      {
+        id: 'agent-id',
+        name: 'Agent',
+        type: '@n8n/n8n-nodes-langchain.agent',
+        typeVersion: 3.1,
+        position: [300, 0],
+        parameters: { promptType: 'define', text: AGENT_PROMPT, hasOutputParser: false, options: {} },
+      },
+      {
+        id: 'model-id',
+        name: 'Switchyard Chat Model',
+        type: CHAT_MODEL_TYPE,
+        typeVersion: 1,
+        position: [200, 250],
+        parameters: { model: 'auto', options: { prefer: 'cost', fallbackModels: ['openai/gpt-4.1-mini'] } },
+        credentials: { switchyardApi: { id: credentialId, name: 'Switchyard' } },
+      },
+      { id: 'calc-id', name: 'Calculator', type: '@n8n/n8n-nodes-langchain.toolCalculator', typeVersion: 1, position: [400, 250], parameters: {} },
+    ],
+    connections: {
+      Start: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] },
+      'Switchyard Chat Model': { ai_languageModel: [[{ node: 'Agent', type: 'ai_languageModel', index: 0 }]] },
+      Calculator: { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] },
+    },
+    settings: { executionOrder: 'v1' },
+  };
+}
