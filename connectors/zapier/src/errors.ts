@@ -1,0 +1,148 @@
+import type { ZObject } from 'zapier-platform-core';
+import { GatewayError, ProviderError, redactSecrets } from './core';
+import { providerTitle, keyFieldOf } from './providers';
+
+/** A failure the user fixes by changing an input or the connection; shown as is. */
+export class StepError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'StepError';
+  }
+}
+
+/** A rate limit: Zapier retries the step after `delaySeconds`. */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly delaySeconds?: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** Zapier's own error classes carry their payload as JSON in `message`; they pass through untouched. */
+const ZAPIER_ERROR_NAMES = new Set(['AppError', 'ThrottledError', 'HaltedError', 'ExpiredAuthError', 'RefreshAuthError']);
+
+/** Removes every credential from a message: known key shapes, and the exact values the user entered. */
+export function scrub(message: string, secrets: readonly string[]): string {
+  let out = redactSecrets(message);
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+/** Every value of the connection that must never appear in a message. */
+export function secretsOf(authData: Record<string, unknown> | undefined): string[] {
+  return Object.entries(authData ?? {})
+    .filter(([key, value]) => typeof value === 'string' && /key|token|secret|password/i.test(key))
+    .map(([, value]) => String(value).trim())
+    .filter((value) => value.length > 0);
+}
+
+function retryAfterSeconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** "openai" from "openai: upstream rejected ..." or "... Last error: openai: ...". */
+function providerFromMessage(message: string): string | undefined {
+  return /(?:^|Last error: )([a-z0-9_-]+):\s/i.exec(message)?.[1]?.toLowerCase();
+}
+
+/** Names each rejected key by its connection field and says where to get a valid one. */
+export function authAdvice(providers: readonly string[], detail: string): StepError {
+  const known = providers.map((p) => keyFieldOf(p)).filter((f) => f !== undefined);
+  if (known.length === 0) {
+    return new StepError(`A provider rejected its API key (${detail}). Check the provider keys in the Switchyard connection.`, 'provider_auth', 401);
+  }
+  const who = known.map((f) => f.title).join(' and ');
+  const fix = known.map((f) => `paste a valid key into "${f.label}" (get one at ${f.keysUrl}) or clear it`).join('; ');
+  return new StepError(`${who} rejected the API key (${detail}). Open the Switchyard connection in Zapier and ${fix}.`, 'provider_auth', 401);
+}
+
+function fromProviderError(err: ProviderError): Error {
+  const title = err.provider ? providerTitle(err.provider) : 'The provider';
+  switch (err.kind) {
+    case 'rate_limited':
+      return new RetryLaterError(`${title} is rate limiting requests: ${err.message}`, retryAfterSeconds(err.retryAfterMs));
+    case 'auth':
+      return authAdvice(err.provider ? [err.provider] : [], err.message);
+    case 'bad_request':
+    case 'context_length_exceeded':
+    case 'content_filter':
+      return new StepError(`${title} refused the request: ${err.message}`, err.kind, 400);
+    case 'timeout':
+      return new StepError(timeoutAdvice(`${title} did not answer in time`), 'timeout', 504);
+    default:
+      return new StepError(`${title} failed: ${err.message}. Try again, or add fallback models or another provider key.`, err.kind, err.status ?? 502);
+  }
+}
+
+export function timeoutAdvice(what: string): string {
+  return `${what} (a Zapier step must finish within 30 seconds). Choose a faster model, set Prefer to "latency", or lower Max Tokens.`;
+}
+
+function fromGatewayError(err: GatewayError): Error {
+  const retryAfter = Number(err.headers['retry-after']);
+  if (err.status === 429 && !isBudgetRefusal(err)) {
+    return new RetryLaterError(err.message, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : undefined);
+  }
+  if (err.status === 429) {
+    return new StepError(`${err.message} Raise the key's budget on the Switchyard server, or wait until it resets.`, err.code ?? 'budget_exceeded', 429);
+  }
+  if (err.code === 'upstream_auth') {
+    const provider = providerFromMessage(err.message);
+    return authAdvice(provider ? [provider] : [], err.message);
+  }
+  if (err.code === 'model_not_found' || err.code === 'no_model_available') {
+    return new StepError(
+      `${err.message}. Pick a model from the Model dropdown (it lists the models your connection can reach) or choose Auto.`,
+      err.code,
+      err.status,
+    );
+  }
+  if (err.status === 504 || err.code === 'upstream_timeout' || err.code === 'deadline_exceeded') {
+    return new StepError(timeoutAdvice(`No model answered in time: ${err.message}`), err.code ?? 'timeout', err.status);
+  }
+  if (err.status >= 500) {
+    return new StepError(`Every model failed: ${err.message}. Try again, or add fallback models or another provider key.`, err.code ?? 'upstream_error', err.status);
+  }
+  return new StepError(err.message, err.code ?? 'invalid_request', err.status);
+}
+
+/** A gateway key's spending budget is used up: waiting a few seconds will not help. */
+function isBudgetRefusal(err: GatewayError): boolean {
+  return err.type === 'budget_exceeded' || (err.code !== null && /budget|quota/i.test(err.code));
+}
+
+/** Node's fetch and node-fetch report network failures differently; both become one message. */
+function fromNetworkError(err: Error & { type?: string; code?: string }): Error | undefined {
+  if (err.name === 'FetchError' && err.type === 'request-timeout') {
+    return new StepError(timeoutAdvice('The Switchyard gateway did not answer in time'), 'timeout', 504);
+  }
+  if (err.name === 'FetchError' || err.name === 'AbortError' || err.name === 'TimeoutError') {
+    return new StepError(`Could not reach the server: ${err.message}. Check the Gateway URL in the connection.`, 'network', 502);
+  }
+  return undefined;
+}
+
+/** What Zapier should see for `err`: its own error classes, with a message free of secrets. */
+export function toZapierError(z: ZObject, err: unknown, secrets: readonly string[]): Error {
+  if (err instanceof Error && ZAPIER_ERROR_NAMES.has(err.name)) return err;
+  let mapped: Error;
+  if (err instanceof StepError || err instanceof RetryLaterError) mapped = err;
+  else if (err instanceof ProviderError) mapped = fromProviderError(err);
+  else if (err instanceof GatewayError) mapped = fromGatewayError(err);
+  else if (err instanceof Error) mapped = fromNetworkError(err) ?? new StepError(`Unexpected error: ${err.message}`, 'internal', 500);
+  else mapped = new StepError(`Unexpected error: ${String(err)}`, 'internal', 500);
+
+  const message = scrub(mapped.message, secrets);
+  if (mapped instanceof RetryLaterError) return new z.errors.ThrottledError(message, mapped.delaySeconds);
+  const step = mapped as StepError;
+  return new z.errors.Error(message, step.code, step.status);
+}

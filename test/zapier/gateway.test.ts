@@ -1,0 +1,200 @@
+/**
+ * The Zapier app in Gateway-server mode, run by Zapier's own runtime (createAppTester) against a
+ * real Switchyard server listening on 127.0.0.1 (real express app, key check and usage store);
+ * the server's upstream providers are answered by nock with their documented payloads.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nock from 'nock';
+import { startServer, type RunningServer } from '../../src/server/server';
+import { silentLogger } from '../../src/server/log';
+import { authentication } from '../../connectors/zapier/src/authentication';
+import { fixtureJson } from '../helpers/fixtures';
+import { ANTHROPIC, App, KEYS, OPENAI, anthropicAnswer, appTester, expectNoSecret, openaiAnswer, rejection, resetNetwork, undoZapierHttpPatchAfterAll, zapierErrorPayload } from './helpers';
+
+const { generate_text, extract_data, classify_text, summarize } = App.creates;
+
+let server: RunningServer;
+let gatewayKey: string;
+let workDir: string;
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'switchyard-zapier-'));
+  server = await startServer({
+    env: { OPENAI_API_KEY: KEYS.openai, ANTHROPIC_API_KEY: KEYS.anthropic },
+    cwd: workDir,
+    host: '127.0.0.1',
+    port: 0,
+    storePath: ':memory:',
+    logger: silentLogger,
+  });
+  gatewayKey = server.store.keys.create({ name: 'zapier-test' }).key;
+});
+
+afterAll(async () => {
+  await server.shutdown();
+  rmSync(workDir, { recursive: true, force: true });
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+undoZapierHttpPatchAfterAll();
+beforeEach(resetNetwork);
+
+function gatewayAuth(key = gatewayKey): Record<string, string> {
+  return { mode: 'gateway', gateway_url: `${server.url}/v1/`, gateway_key: key };
+}
+
+describe('Connection test (Gateway)', () => {
+  test('GET /v1/models with the key proves the connection and labels it by host', async () => {
+    const result = (await appTester(authentication.test, { authData: gatewayAuth() })) as { mode: string; models: number; label: string };
+    expect(result.mode).toBe('gateway');
+    expect(result.models).toBeGreaterThan(4);
+    const label = await appTester(authentication.connectionLabel, { inputData: result });
+    expect(label).toBe(`Gateway 127.0.0.1:${server.port}`);
+  });
+
+  test('a wrong gateway key: the message names the field to fix, not the key', async () => {
+    const wrong = 'sk-sy-notARealKey0123456789abcdef';
+    const err = await rejection(appTester(authentication.test, { authData: gatewayAuth(wrong) }));
+    const payload = zapierErrorPayload(err);
+    expect(payload.code).toBe('gateway_auth');
+    expect(payload.message).toContain('"Gateway API Key"');
+    expect(payload.message).not.toContain(wrong);
+    expectNoSecret(payload.message);
+  });
+
+  test('an unreachable URL says to check the Gateway URL', async () => {
+    const err = await rejection(appTester(authentication.test, { authData: { mode: 'gateway', gateway_url: 'http://127.0.0.1:9', gateway_key: gatewayKey } }));
+    expect(zapierErrorPayload(err).message).toMatch(/Could not reach the server.*Gateway URL/);
+  });
+
+  test('a malformed URL is refused before any request', async () => {
+    const err = await rejection(appTester(authentication.test, { authData: { mode: 'gateway', gateway_url: 'switchyard.example.com' } }));
+    expect(zapierErrorPayload(err).message).toMatch(/"Gateway URL" must be an http\(s\) URL/);
+  });
+});
+
+describe('Actions through the gateway', () => {
+  test('Generate Text returns the answer and the server’s route story', async () => {
+    const scope = nock(OPENAI).post('/v1/chat/completions').reply(200, openaiAnswer('Hello through the gateway'));
+    const result = await appTester(generate_text.operation.perform, {
+      authData: gatewayAuth(),
+      inputData: { prompt: 'Say hello', model: 'openai/gpt-4.1-mini', temperature: '0.3' },
+    });
+    scope.done();
+    expect(result).toMatchObject({ text: 'Hello through the gateway', model: 'openai/gpt-4.1-mini', provider: 'openai', attempts: 1, cached: false, prompt_tokens: 12 });
+    expect(result.cost_usd).toBeGreaterThan(0);
+    expect(result.attempt_log).toMatch(/^openai\/gpt-4\.1-mini: ok/);
+  });
+
+  test('Extract Data: one output per field through the gateway', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(200, openaiAnswer('{"email": "dana@acme.test", "company": "Acme Corp"}'));
+    const result = await appTester(extract_data.operation.perform, {
+      authData: gatewayAuth(),
+      inputData: { text: 'Dana from Acme Corp, dana@acme.test', fields: ['Email', 'Company'], model: 'openai/gpt-4.1-mini' },
+    });
+    expect(result).toMatchObject({ email: 'dana@acme.test', company: 'Acme Corp', repaired: false, provider: 'openai' });
+  });
+
+  test('Classify Text through the gateway', async () => {
+    nock(ANTHROPIC).post('/v1/messages').reply(200, anthropicAnswer('{"label": "bug report", "confidence": 0.7}'));
+    const result = await appTester(classify_text.operation.perform, {
+      authData: gatewayAuth(),
+      inputData: { text: 'The export button crashes', labels: ['billing', 'bug report'], model: 'anthropic/claude-haiku-4-5' },
+    });
+    expect(result).toMatchObject({ label: 'bug report', confidence: 0.7, provider: 'anthropic' });
+  });
+
+  test('Summarize through the gateway', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(200, openaiAnswer('The client wants a revised quote by Friday.'));
+    const result = await appTester(summarize.operation.perform, {
+      authData: gatewayAuth(),
+      inputData: { text: 'Long thread...', style: 'one_sentence', model: 'openai/gpt-4.1-mini' },
+    });
+    expect(result).toMatchObject({ summary: 'The client wants a revised quote by Friday.', model: 'openai/gpt-4.1-mini' });
+  });
+
+  test('the server falls back on a 429 and the step shows both attempts', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(429, fixtureJson('openai/error-429.json'), { 'retry-after': '20' });
+    nock(ANTHROPIC).post('/v1/messages').reply(200, anthropicAnswer('Answered by the fallback'));
+    const result = await appTester(generate_text.operation.perform, {
+      authData: gatewayAuth(),
+      inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini', fallback_models: ['anthropic/claude-haiku-4-5'] },
+    });
+    expect(result).toMatchObject({ text: 'Answered by the fallback', provider: 'anthropic', attempts: 2 });
+    expect(result.attempt_log).toMatch(/openai\/gpt-4\.1-mini: rate_limited \(429.*anthropic\/claude-haiku-4-5: ok/);
+  });
+
+  test('the gateway answering 429 becomes ThrottledError with its Retry-After and message', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(429, fixtureJson('openai/error-429.json'), { 'retry-after': '20' });
+    nock(ANTHROPIC).post('/v1/messages').reply(429, fixtureJson('anthropic/error-429.json'), { 'retry-after': '40' });
+    const err = await rejection(
+      appTester(generate_text.operation.perform, {
+        authData: gatewayAuth(),
+        inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini', fallback_models: ['anthropic/claude-haiku-4-5'] },
+      }),
+    );
+    const payload = zapierErrorPayload(err);
+    expect(payload.name).toBe('ThrottledError');
+    expect(payload.delay).toBe(40);
+    // The gateway's own message, not core's generic "The server returned 429".
+    expect(payload.message).toMatch(/attempts failed|rate limit/i);
+    expectNoSecret(payload.message);
+  });
+
+  test('a key whose budget is used up gets an error saying so, not a retry', async () => {
+    const frugal = server.store.keys.create({ name: 'frugal', daily_budget_usd: 0.000001 }).key;
+    const err = await rejection(appTester(generate_text.operation.perform, { authData: gatewayAuth(frugal), inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' } }));
+    const payload = zapierErrorPayload(err);
+    expect(payload.name).toBe('AppError');
+    expect(payload.message).toMatch(/daily budget .* is used up.*Raise the key's budget/);
+    expect(payload.message).not.toContain(frugal);
+  });
+
+  test('an unknown model: the gateway’s 404 becomes an actionable error', async () => {
+    const err = await rejection(appTester(generate_text.operation.perform, { authData: gatewayAuth(), inputData: { prompt: 'Hi', model: 'nope/not-a-model' } }));
+    const payload = zapierErrorPayload(err);
+    expect(payload.name).toBe('AppError');
+    expect(payload.message).toMatch(/Model dropdown/);
+  });
+
+  test('the model dropdown lists the server’s models after the Auto variants', async () => {
+    const choices = (await appTester(App.triggers.models.operation.perform, { authData: gatewayAuth() })) as Array<{ id: string }>;
+    const ids = choices.map((c) => c.id);
+    expect(ids.slice(0, 4)).toEqual(['auto', 'auto:cost', 'auto:latency', 'auto:quality']);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain('anthropic/claude-haiku-4-5');
+  });
+});
+
+describe('Budget Alert', () => {
+  const perform = App.triggers.budget_alert.operation.perform;
+
+  test('fires once spend reaches the threshold, with one stable id per threshold and period', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(200, openaiAnswer('Spend something'));
+    await appTester(generate_text.operation.perform, { authData: gatewayAuth(), inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' } });
+
+    const under = await appTester(perform, { authData: gatewayAuth(), inputData: { threshold_usd: 1000, period: 'month' } });
+    expect(under).toEqual([]);
+
+    const first = (await appTester(perform, { authData: gatewayAuth(), inputData: { threshold_usd: '0.000001', period: 'day' } })) as Array<Record<string, unknown>>;
+    const again = (await appTester(perform, { authData: gatewayAuth(), inputData: { threshold_usd: '0.000001', period: 'day' } })) as Array<Record<string, unknown>>;
+    expect(first).toHaveLength(1);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(first[0]).toMatchObject({ id: `budget-day-${today}-0.000001`, period: 'day', threshold_usd: 0.000001, calls: expect.any(Number) });
+    expect(first[0]!.spent_usd as number).toBeGreaterThan(0);
+    expect(again[0]!.id).toBe(first[0]!.id);
+  });
+
+  test('needs a Gateway server connection', async () => {
+    const err = await rejection(appTester(perform, { authData: { mode: 'direct', openai_api_key: KEYS.openai }, inputData: { threshold_usd: 5 } }));
+    expect(zapierErrorPayload(err).message).toMatch(/"Gateway server" mode/);
+  });
+
+  test('a threshold of zero is refused', async () => {
+    const err = await rejection(appTester(perform, { authData: gatewayAuth(), inputData: { threshold_usd: 0 } }));
+    expect(zapierErrorPayload(err).message).toMatch(/"Threshold \(USD\)" must be more than 0/);
+  });
+});
