@@ -71,7 +71,11 @@ export function providersFromEnv(env: Env): Record<string, ProviderConfig> {
   return found;
 }
 
+/** Demo and local providers answer in-process: they have no URL and no key. */
+const IN_PROCESS = { baseUrl: 'in-process:', apiKeyEnv: [] };
+
 function defaultsFor(name: string, cfg: ProviderConfig): { baseUrl: string; apiKeyEnv: string[]; headers?: Record<string, string> } {
+  if (cfg.type === 'demo' || cfg.type === 'local') return IN_PROCESS;
   const native = NATIVE_FAMILIES[name] ?? Object.values(NATIVE_FAMILIES).find((f) => f.type === cfg.type);
   if (native && (cfg.type === 'anthropic' || cfg.type === 'gemini')) return { baseUrl: native.defaultBaseUrl, apiKeyEnv: native.apiKeyEnv };
   const preset = COMPATIBLE_PRESETS[cfg.preset ?? name] ?? (cfg.type === 'openai' ? COMPATIBLE_PRESETS.openai : undefined);

@@ -28,8 +28,6 @@ export interface DefaultsOptions {
 }
 
 export const DEFAULT_OLLAMA_URL = 'http://localhost:11434';
-/** Demo and local providers answer in-process; the registry still wants a base URL. */
-const IN_PROCESS_BASE = 'http://in-process.invalid';
 
 /** Ollama's native root (its OpenAI API lives under /v1). */
 function ollamaRoot(url: string): string {
@@ -68,10 +66,6 @@ function localModels(name: string, provider: ProviderConfig, config: ServerConfi
   return [{ key: `${name}/${id}`, provider: name, model: id, capabilities: { tools: true, json_schema: true, vision: false, streaming: true } }];
 }
 
-function withInProcessBaseUrl(p: ProviderConfig): ProviderConfig {
-  return (p.type === 'demo' || p.type === 'local') && !p.base_url ? { ...p, base_url: IN_PROCESS_BASE } : p;
-}
-
 /**
  * The configuration the gateway runs with. Configured or env-enabled providers win; with none,
  * a local Ollama (OLLAMA_BASE_URL or localhost:11434) if it answers within `probeMs`, else demo.
@@ -80,8 +74,7 @@ export async function resolveEffectiveConfig(config: ServerConfig, opts: Default
   const env = opts.env ?? process.env;
   const fetchImpl = opts.fetch ?? (fetch as unknown as FetchLike);
   const probeMs = opts.probeMs ?? config.server.ollama_probe_ms;
-  const providers: Record<string, ProviderConfig> = {};
-  for (const [name, p] of Object.entries(config.providers)) providers[name] = withInProcessBaseUrl(p);
+  const providers: Record<string, ProviderConfig> = { ...config.providers };
   const models = [...config.models];
   const notes: string[] = [];
   let mode: ProviderMode = 'configured';
@@ -98,7 +91,7 @@ export async function resolveEffectiveConfig(config: ServerConfig, opts: Default
       models.push(...ollamaModels('ollama', pulled, config));
     } else {
       mode = 'demo';
-      providers.demo = { type: 'demo', base_url: IN_PROCESS_BASE, enabled: true };
+      providers.demo = { type: 'demo', enabled: true };
       notes.push('no provider keys set and no Ollama answering: using the built-in demo provider (simulated answers); set a provider key such as OPENAI_API_KEY to use real models');
     }
   } else {

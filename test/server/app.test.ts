@@ -278,6 +278,15 @@ describe('gateway app with keys, usage and limits wired in', () => {
     expect(denied.status).toBe(403);
   });
 
+  it('keeps fallback models outside a key\'s allow-list out of routing', async () => {
+    const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
+    const body = { ...hello, model: 'fake/small', routing: { fallback_models: ['fake/large'] } };
+    expect((await postJson(`${served.url}/v1/chat/completions`, body, { authorization: `Bearer ${key}` })).status).toBe(200);
+    const routed = fake.requests.at(-1)!;
+    expect(routed).toMatchObject({ model: 'fake/small', models: ['fake/small'] });
+    expect(routed.routing?.fallback_models).toBeUndefined();
+  });
+
   it('asks for a key on /v1/models once keys exist, and lists only the models a key may use', async () => {
     expect((await fetch(`${served.url}/v1/models`)).status).toBe(200);
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });

@@ -12,26 +12,14 @@ const repoRoot = resolve(pkgDir, '..', '..');
 const outfile = join(pkgDir, 'dist', 'vendor', 'switchyard-core.js');
 
 const rootPkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
-const genaiPricesPkg = JSON.parse(await readFile(join(repoRoot, 'node_modules', '@pydantic', 'genai-prices', 'package.json'), 'utf8'));
-
-/**
- * The catalog reads genai-prices' version from its installed package.json at run time; inside n8n the
- * package is not installed (its data is bundled), so the bundle gets the version as a build-time constant.
- * Any other `require.resolve` in the core fails the build instead of failing later inside n8n.
- */
-const PACKAGE_VERSION_LOOKUP =
-	/const pkgPath = join\(dirname\(require\.resolve\('@pydantic\/genai-prices'\)\), '\.\.', 'package\.json'\);\s*genaiVersion = \(JSON\.parse\(readFileSync\(pkgPath, 'utf8'\)\) as \{ version: string \}\)\.version;/;
+/** The core must not locate packages at run time: inside n8n only this bundle exists. */
 const noRuntimeResolve = {
 	name: 'no-runtime-resolve',
 	setup(b) {
 		b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
-			let source = await readFile(args.path, 'utf8');
+			const source = await readFile(args.path, 'utf8');
 			if (!source.includes('require.resolve(')) return undefined;
-			source = source.replace(PACKAGE_VERSION_LOOKUP, 'genaiVersion = SWITCHYARD_GENAI_PRICES_VERSION;');
-			if (source.includes('require.resolve(')) {
-				return { errors: [{ text: `${args.path} resolves a package at run time; the n8n bundle cannot (update scripts/bundle-core.mjs)` }] };
-			}
-			return { contents: `declare const SWITCHYARD_GENAI_PRICES_VERSION: string;\n${source}`, loader: 'ts' };
+			return { errors: [{ text: `${args.path} resolves a package at run time; the n8n bundle cannot` }] };
 		});
 	},
 };
@@ -49,7 +37,6 @@ const result = await build({
 	external: ['node-llama-cpp'],
 	define: {
 		SWITCHYARD_CORE_VERSION: JSON.stringify(`${rootPkg.name}@${rootPkg.version}`),
-		SWITCHYARD_GENAI_PRICES_VERSION: JSON.stringify(genaiPricesPkg.version),
 	},
 	plugins: [noRuntimeResolve],
 	legalComments: 'eof',

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { calcPrice, type ModelPrice, type PriceCalculation } from '@pydantic/genai-prices';
 import { z } from 'zod';
 import type { ModelOverride, ProviderConfig } from '../config';
@@ -101,15 +99,14 @@ const FREE_FAMILIES = new Set(['ollama', 'vllm', 'lmstudio', 'local', 'demo']);
 
 const MINUTES_SAMPLED_PER_DAY = 15;
 
-let genaiVersion: string | undefined;
+/**
+ * The pinned genai-prices version (package.json pins it exactly; a test checks the two agree).
+ * A constant rather than a package.json lookup, so bundles (n8n, Zapier) need no installed package.
+ */
+export const GENAI_PRICES_VERSION = '0.1.8';
 
-/** "genai-prices@0.1.8", read from the installed package so it cannot drift from what is bundled. */
 export function genaiPricesSource(): string {
-  if (!genaiVersion) {
-    const pkgPath = join(dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json');
-    genaiVersion = (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-  }
-  return `genai-prices@${genaiVersion}`;
+  return `genai-prices@${GENAI_PRICES_VERSION}`;
 }
 
 let parsedFile: FamilyFile | undefined;

@@ -76,7 +76,20 @@ function admit(access: AccessControl | undefined, key: KeyContext | undefined, s
   const plan = switchyard.plan(request);
   const candidates = plan.candidates.map((c) => c.key);
   const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: plan.candidates[0]?.expectedCostUsd ?? 0 });
-  if (admission.models && (request.models === undefined || admission.models.length < candidates.length)) request.models = admission.models;
+  if (admission.models) restrictTo(request, admission.models);
+}
+
+/**
+ * Routes only to the models a key may use, in plan order. `model` and `fallback_models` are
+ * replaced too: plan() tries a specific model first and appends fallbacks, which would
+ * otherwise reach models outside the key's allow-list.
+ */
+function restrictTo(request: RoutedChatRequest, allowed: string[]): void {
+  const [first] = allowed;
+  if (first === undefined) return;
+  request.model = first;
+  request.models = allowed;
+  if (request.routing?.fallback_models) request.routing = { ...request.routing, fallback_models: undefined };
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
