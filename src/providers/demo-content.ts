@@ -15,18 +15,6 @@ export function hash32(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a tiny seeded PRNG (failures and jitter are reproducible with a seed). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function messageText(m: ChatMessage): string {
   const c = m.content;
   if (typeof c === 'string') return c;

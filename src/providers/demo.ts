@@ -2,7 +2,8 @@ import type { CallContext, ListedModel, ProviderAdapter } from '../core/adapter'
 import { ProviderError } from '../core/errors';
 import { CallerAbortError } from '../core/http';
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from '../core/schema';
-import { demoAnswer, demoToolFollowUp, estimateTokens, hash32, pickTool, sampleJson, seededRandom } from './demo-content';
+import { seededRandom } from '../core/clock';
+import { demoAnswer, demoToolFollowUp, estimateTokens, hash32, pickTool, sampleJson } from './demo-content';
 
 /**
  * The built-in demo provider family: simulated models that need no key, answer in a clearly

@@ -6,14 +6,9 @@
  * is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { openMigratedDatabase, type Db, type Migrations } from '../sqlite';
 
-type Db = Database.Database;
-
-/** Each entry moves the schema one version up; never edit a shipped entry, append a new one. */
-const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
+const MIGRATIONS: Migrations = [
   (db) => {
     db.exec(`
       CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -62,34 +57,5 @@ const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  try {
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    migrate(db);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-function migrate(db: Db): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const apply = db.transaction(() => {
-    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-    const current = row?.version ?? 0;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(
-        `The store was written by a newer Switchyard (schema version ${current}, this one knows ${SCHEMA_VERSION}); upgrade Switchyard or use another store file.`,
-      );
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!(db);
-    if (row) db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
-    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
-  });
-  // IMMEDIATE: two processes opening a fresh file at once must not both run migration 1.
-  apply.immediate();
+  return openMigratedDatabase(path, { migrations: MIGRATIONS, synchronous: 'NORMAL', label: 'store' });
 }

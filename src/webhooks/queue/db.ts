@@ -3,14 +3,9 @@
  * `synchronous = FULL`, so an event acknowledged to a platform survives even a power cut:
  * each enqueue is one small fsync'd commit, cheap at webhook rates.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { openMigratedDatabase, type Db, type Migrations } from '../../server/sqlite';
 
-type Db = Database.Database;
-
-/** Each entry moves the schema one version up; never edit a shipped entry, append a new one. */
-const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
+const MIGRATIONS: Migrations = [
   (db) => {
     db.exec(`
       CREATE TABLE jobs (
@@ -43,32 +38,5 @@ const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
 export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;
 
 export function openQueueDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    migrate(db);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-function migrate(db: Db): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const apply = db.transaction(() => {
-    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-    const current = row?.version ?? 0;
-    if (current > QUEUE_SCHEMA_VERSION) {
-      throw new Error(`The job queue was written by a newer Switchyard (schema version ${current}, this one knows ${QUEUE_SCHEMA_VERSION}).`);
-    }
-    for (let v = current; v < QUEUE_SCHEMA_VERSION; v++) MIGRATIONS[v]!(db);
-    if (row) db.prepare('UPDATE schema_version SET version = ?').run(QUEUE_SCHEMA_VERSION);
-    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(QUEUE_SCHEMA_VERSION);
-  });
-  // IMMEDIATE: a server and the CLI opening a fresh file at once must not both migrate.
-  apply.immediate();
+  return openMigratedDatabase(path, { migrations: MIGRATIONS, synchronous: 'FULL', label: 'job queue' });
 }
