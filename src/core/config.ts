@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CapabilitySchema, CatalogModelSchema, PreferSchema } from './routing/types';
+import { CapabilitySchema, CatalogModelSchema, ModelCapabilitiesSchema, ModelPricingSchema, PreferSchema } from './routing/types';
 
 /** Per provider (per API key) limits enforced with bottleneck. */
 export const ProviderLimitsSchema = z.strictObject({
@@ -23,8 +23,17 @@ export const ProviderConfigSchema = z.strictObject({
   model_path: z.string().optional(),
 });
 
-/** Adds a model or overrides any field of a known one (matched by `key`). */
-export const ModelOverrideSchema = CatalogModelSchema.partial().extend({ key: z.string().min(3) });
+/**
+ * Adds a model or overrides any field of a known one (matched by `key`). Strict at every level,
+ * so a typo (`pricng`) is reported at start instead of silently ignored.
+ */
+export const ModelOverrideSchema = z.strictObject({
+  ...CatalogModelSchema.partial().shape,
+  key: z.string().min(3),
+  pricing: ModelPricingSchema.strict().optional(),
+  capabilities: ModelCapabilitiesSchema.strict().optional(),
+  latency_prior: CatalogModelSchema.shape.latency_prior.strict().optional(),
+});
 
 export const RuleSchema = z.strictObject({
   name: z.string().optional(),

@@ -2,7 +2,7 @@ import type { ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import type { CoreConfig, ProviderConfig, ProviderLimits } from '../core/config';
 import { AnthropicAdapter } from './anthropic';
 import { GeminiAdapter } from './gemini';
-import { COMPATIBLE_PRESETS, createCompatibleAdapter } from './openai-compatible';
+import { COMPATIBLE_PRESETS, createCompatibleAdapter, type CompatiblePreset } from './openai-compatible';
 import { createDemoAdapter } from './demo';
 import { createLocalAdapter } from './local';
 
@@ -47,6 +47,16 @@ function baseUrlEnv(name: string, env: Env): string | undefined {
   return env[`${name.toUpperCase().replace(/-/g, '_')}_BASE_URL`] || undefined;
 }
 
+/**
+ * Local servers are usually given by their root (`OLLAMA_BASE_URL=http://localhost:11434`, as Ollama's
+ * own tools expect); their OpenAI-compatible API lives under /v1.
+ */
+function withOpenAIPath(preset: CompatiblePreset, base: string | undefined): string | undefined {
+  if (!base || !preset.keyless) return base;
+  const root = base.replace(/\/+$/, '');
+  return /\/v1$/.test(root) ? root : `${root}/v1`;
+}
+
 /** Providers switched on by conventional environment variables alone. */
 export function providersFromEnv(env: Env): Record<string, ProviderConfig> {
   const found: Record<string, ProviderConfig> = {};
@@ -56,7 +66,7 @@ export function providersFromEnv(env: Env): Record<string, ProviderConfig> {
   }
   for (const preset of Object.values(COMPATIBLE_PRESETS)) {
     const key = envKey(preset.apiKeyEnv, env);
-    const base = baseUrlEnv(preset.name, env);
+    const base = withOpenAIPath(preset, baseUrlEnv(preset.name, env));
     // Keyless local servers are enabled by their base URL; keyed ones by their key.
     if (key || (preset.keyless && base)) {
       found[preset.name] = {
@@ -94,7 +104,9 @@ export function resolveProviders(config: Pick<CoreConfig, 'providers'>, env: Env
     const factory = ADAPTER_FACTORIES[cfg.type];
     if (!factory) throw new Error(`provider '${name}': type '${cfg.type}' is not available in this build`);
     const defaults = defaultsFor(name, cfg);
-    const baseUrl = cfg.base_url ?? baseUrlEnv(name, env) ?? defaults.baseUrl;
+    const preset = COMPATIBLE_PRESETS[cfg.preset ?? name];
+    const fromEnv = baseUrlEnv(name, env);
+    const baseUrl = cfg.base_url ?? (preset ? withOpenAIPath(preset, fromEnv) : fromEnv) ?? defaults.baseUrl;
     if (!baseUrl) throw new Error(`provider '${name}': set base_url (or ${name.toUpperCase()}_BASE_URL)`);
     runtimes.push({
       name,

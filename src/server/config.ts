@@ -108,8 +108,15 @@ function parseFileText(file: string, text: string, problems: string[]): unknown 
       return undefined;
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false });
-  for (const e of doc.errors) problems.push(`(file): invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+  const doc = parseDocument(text);
+  // One mistake cascades into several parser errors on the same line: report each line once.
+  const lines = new Set<number | undefined>();
+  for (const e of doc.errors) {
+    const line = e.linePos?.[0]?.line;
+    if (lines.has(line)) continue;
+    lines.add(line);
+    problems.push(`(file): invalid YAML at line ${line ?? '?'}: ${e.message.split('\n')[0]}`);
+  }
   return doc.errors.length > 0 ? undefined : (doc.toJS() as unknown);
 }
 

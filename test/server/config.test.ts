@@ -83,11 +83,23 @@ describe('server configuration', () => {
   });
 
   it('reports unreadable YAML and JSON with where it broke', () => {
-    const yaml = write('broken.yaml', 'server:\n  port: [1, 2\n');
-    expect(() => loadServerConfig({ file: yaml, env: {} })).toThrow(/invalid YAML at line/);
+    const yaml = write('broken.yaml', 'server:\n  port: 8787\n  host: "127.0.0.1\nrouting: {}\n');
+    expect(() => loadServerConfig({ file: yaml, env: {} })).toThrow(/invalid YAML at line 5: Missing closing "quote/);
     const json = write('broken.json', '{"server": ');
     expect(() => loadServerConfig({ file: json, env: {} })).toThrow(/invalid JSON/);
     expect(() => loadServerConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/not found/);
+  });
+
+  it('reports a typo inside a model override instead of ignoring it', () => {
+    const raw = { models: [{ key: 'demo/mini', pricng: { input: 3 }, pricing: { input: 1, output: 2, cahced_input: 0.5 } }] };
+    let message = '';
+    try {
+      parseServerConfig(raw, {});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/models\[0\].*pricng/);
+    expect(message).toMatch(/models\[0\]\.pricing.*cahced_input/);
   });
 
   it('interpolates ${VAR} and ${VAR:-default}; a missing variable is a listed problem', () => {
