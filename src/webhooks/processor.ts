@@ -6,9 +6,10 @@
  * Why the result is saved first and the action recorded with `done`: a retry after a failing
  * reply API only retries the reply (same text, no second model call), and once a job is done
  * nothing sends again. The one window left is a crash after the platform accepted a reply and
- * before the commit; it is narrowed per platform where the API allows: Twilio receives an
- * idempotency token, HubSpot writes are PATCHes of the same values, callbacks carry a stable
- * webhook-id for the receiver to deduplicate. Recording "sent" *before* sending would close
+ * before the commit; there a reply can be sent twice (at least once). It is harmless where the
+ * API allows: HubSpot writes are PATCHes of the same values, callbacks carry a stable webhook-id
+ * for the receiver to deduplicate; the Graph, Slack and Twilio messaging APIs offer no
+ * idempotency key. Recording "sent" *before* sending would close
  * that window but lose the reply whenever the send then fails or the process dies, which is the
  * worse failure for a support bot, so the record follows the send.
  */

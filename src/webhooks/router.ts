@@ -131,7 +131,8 @@ export function createWebhookRouter(deps: RouterDeps): Router {
 
   router.get('/hooks/jobs/:id', (req, res) => {
     const job = deps.queue.get(String(req.params.id));
-    if (!job) throw new WebhookError(404, `No job '${String(req.params.id)}'.`, 'unknown_job', 'id');
+    // Only jobs of generic flows, whose callers received the id: platform events (WhatsApp, CRM) stay private.
+    if (!job || job.source !== 'generic') throw new WebhookError(404, `No job '${String(req.params.id)}'.`, 'unknown_job', 'id');
     res.json(jobView(job));
   });
   // Unknown flows are refused before their body is read.

@@ -16,6 +16,12 @@ const flows = {
     output: { type: 'json', schema: { type: 'object', required: ['priority'], properties: { priority: { enum: ['low', 'high'] } } } },
     action: { type: 'respond', callback_secret: OUT_SECRET, callback_hosts: ['hooks.example.com'] },
   },
+  open: {
+    source: 'generic',
+    generic: { bearer_token: BEARER },
+    prompt: '{{body.text}}',
+    action: { type: 'respond', callback_secret: OUT_SECRET },
+  },
   nocallback: {
     source: 'generic',
     generic: { bearer_token: BEARER },
@@ -123,6 +129,21 @@ describe('generic webhook flow', () => {
     expect((await bearer(h, { text: 'x', callback_url: 'https://hooks.example.com/x' }, 'nocallback')).status).toBe(400);
     expect(h.webhooks.queue.list()).toHaveLength(0);
   });
+
+  it('accepts a public callback_url on a flow without a host list', async () => {
+    const res = await bearer(h, { text: 'x', callback_url: 'https://crm.example.com/hooks/leads' }, 'open');
+    expect(res.status).toBe(202);
+  });
+
+  it.each(['http://127.0.0.1:8787/admin/keys', 'http://localhost/x', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://[::1]/x', 'http://[::ffff:192.168.0.1]/', 'http://db.internal/'])(
+    'refuses an internal callback_url (%s) unless the flow lists its host',
+    async (callback_url) => {
+      const res = await bearer(h, { text: 'x', callback_url }, 'open');
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ param: 'callback_url', code: 'callback_not_allowed' });
+      expect(h.webhooks.queue.list()).toHaveLength(0);
+    },
+  );
 
   it('answers 202 when the result takes longer than sync_timeout_ms; GET shows it later', async () => {
     const gate = deferred<string>();

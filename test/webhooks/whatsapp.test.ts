@@ -101,6 +101,14 @@ describe('WhatsApp Cloud API flow', () => {
     expect(job).toMatchObject({ state: 'done', key: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', effect: 'whatsapp message sent (wamid.OUT1)' });
   });
 
+  it('never serves a platform job on the public job-status endpoint', async () => {
+    graphReplies({ n: 0, bodies: [] });
+    await post(h, BODY_A, SIG_A);
+    await h.webhooks.pool.drain();
+    const [job] = h.webhooks.queue.list();
+    expect((await request(h.app).get(`/hooks/jobs/${job!.id}`)).status).toBe(404);
+  });
+
   it('a duplicate delivery produces one reply', async () => {
     const sent = { n: 0, bodies: [] as unknown[] };
     graphReplies(sent);

@@ -8,8 +8,6 @@ export interface TwilioMessage {
   from: string;
   to: string;
   body: string;
-  /** Twilio drops a second request with the same token: the job's key, so a retry sends once. */
-  idempotencyToken: string;
 }
 
 /** Sends the message; returns its sid. */
@@ -23,7 +21,6 @@ export async function sendTwilioMessage(msg: TwilioMessage, ctx: OutboundContext
     headers: {
       authorization: `Basic ${auth}`,
       'content-type': 'application/x-www-form-urlencoded',
-      'i-twilio-idempotency-token': msg.idempotencyToken,
     },
     body: new URLSearchParams({ From: msg.from, To: msg.to, Body: msg.body }).toString(),
   };

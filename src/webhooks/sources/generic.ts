@@ -10,6 +10,7 @@
  *
  * Fields: body.* (the JSON body without callback_url), flow.
  */
+import { BlockList, isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { postCallback } from '../clients/callback';
 import type { FlowOf } from '../config';
@@ -50,7 +51,31 @@ function callbackUrlOf(body: Record<string, unknown>, flow: FlowOf<'generic'>): 
   }
   const hosts = flow.action.callback_hosts;
   if (hosts && !hosts.includes(url.hostname)) throw new WebhookError(400, `callback_url host '${url.hostname}' is not allowed for this flow.`, 'callback_not_allowed', 'callback_url');
+  if (!hosts && isInternalHost(url.hostname)) {
+    throw new WebhookError(400, `callback_url host '${url.hostname}' is internal; list it in the flow's action.callback_hosts to allow it.`, 'callback_not_allowed', 'callback_url');
+  }
   return url.toString();
+}
+
+/** Loopback, private, link-local (cloud metadata) and unspecified addresses, v4 and v6. */
+const INTERNAL = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+  INTERNAL.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+
+/**
+ * Without an allow-list, a caller must not make the gateway POST into its own network (SSRF).
+ * Literal addresses and local names are checked; a flow that needs more lists its hosts.
+ */
+export function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
+  const family = isIP(host);
+  if (family === 0) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
+  if (mapped) return INTERNAL.check(mapped, 'ipv4');
+  return INTERNAL.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export const genericSource: Source<'generic'> = {

@@ -79,7 +79,6 @@ export const twilioSource: Source<'twilio'> = {
         from: target.from,
         to: target.to,
         body: result.text.slice(0, MAX_BODY),
-        idempotencyToken: `${job.flow}:${job.key}`,
       },
       ctx,
     );
