@@ -48,3 +48,6 @@ export { closeUpstreamPools } from './core/http';
 export { VirtualClock, mathRandom, seededRandom, systemClock } from './core/clock';
 export type { Clock, Random } from './core/clock';
 export { costUsd } from './core/routing/cost';
+
+// Ready-made tasks: structured output with one repair call, extraction, classification, summaries.
+export * from './core/tasks';

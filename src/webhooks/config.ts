@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { RoutingOptionsSchema } from '../core/routing/types';
-import { schemaProblem } from './json-output';
+import { jsonSchemaProblem } from '../core/tasks/json';
 import { assertStandardWebhookSecret } from './signatures';
 import { templateProblems } from './template';
 
@@ -168,7 +168,7 @@ export const FlowSchema = z
       for (const message of templateProblems(text)) ctx.addIssue({ code: 'custom', path: [key], message });
     }
     if (flow.output.type === 'json') {
-      const problem = schemaProblem(flow.output.schema);
+      const problem = jsonSchemaProblem(flow.output.schema);
       if (problem) ctx.addIssue({ code: 'custom', path: ['output', 'schema'], message: `invalid JSON schema: ${problem}` });
     }
     const allowed = ALLOWED_ACTIONS[flow.source] ?? [];

@@ -1,14 +1,14 @@
 /**
  * Runs a flow's model call: renders the prompt templates over the event's fields, applies the
- * routing hints, and for JSON flows sends the schema as `response_format: json_schema`, checks
- * the answer with ajv and makes one repair call when it is invalid.
+ * routing hints, and for JSON flows asks for structured output (the core's completeStructured:
+ * schema sent as `response_format: json_schema`, answer checked with ajv, one repair call).
  */
 import { GatewayError } from '../core/errors';
 import type { Switchyard } from '../core/gateway';
-import type { RoutedChatRequest, RoutedCompletion } from '../core/routing/types';
+import type { RouteStory, RoutedChatRequest } from '../core/routing/types';
 import type { ChatMessage } from '../core/schema';
+import { StructuredOutputError, completeStructured, completionText, withResponseFormat } from '../core/tasks';
 import type { Flow, JsonOutput } from './config';
-import { checkJson } from './json-output';
 import { renderTemplate } from './template';
 import { JobError, type FlowResult } from './types';
 
@@ -27,19 +27,25 @@ export function buildRequest(flow: Flow, fields: Record<string, unknown>): Route
   if (flow.max_tokens !== undefined) request.max_tokens = flow.max_tokens;
   const routing = flow.routing ? { ...flow.routing } : undefined;
   if (flow.output.type === 'json') {
-    request.response_format = { type: 'json_schema', json_schema: { name: flow.output.name, schema: flow.output.schema } };
     const require = new Set(routing?.require ?? []);
     require.add('json_schema');
     request.routing = { ...routing, require: [...require] };
-  } else if (routing) {
-    request.routing = routing;
+    return withResponseFormat(request, { name: flow.output.name, schema: flow.output.schema });
   }
+  if (routing) request.routing = routing;
   return request;
 }
 
-/** Errors of the routed call, as job errors: 4xx (but 408/429) are permanent. */
+/**
+ * Errors of the routed call, as job errors: 4xx (but 408/429) are permanent. So is an answer that
+ * still misses the schema after the repair call: each attempt costs two calls, so the job goes to
+ * the dead letters for replay instead.
+ */
 function toJobError(err: unknown): JobError {
   if (err instanceof JobError) return err;
+  if (err instanceof StructuredOutputError) {
+    return new JobError(`the answer ${err.problem}${err.repair === 'failed' ? ' (after one repair attempt)' : ''}`, { retryable: false, cause: err });
+  }
   if (err instanceof GatewayError) {
     const retryAfter = Number(err.headers['retry-after']);
     const retryable = err.status >= 500 || err.status === 408 || err.status === 429;
@@ -53,21 +59,14 @@ function toJobError(err: unknown): JobError {
   return new JobError(`model call failed: ${(err as Error)?.message ?? String(err)}`, { retryable: true, cause: err });
 }
 
-async function call(switchyard: Switchyard, request: RoutedChatRequest, opts: RunOptions): Promise<RoutedCompletion> {
+/** A text flow's routed answer; routing failures and refusals become job errors. */
+async function answer(switchyard: Switchyard, request: RoutedChatRequest, opts: RunOptions): Promise<{ story: RouteStory; text: string }> {
   try {
-    return await switchyard.chat(request, { signal: opts.signal });
+    const completion = await switchyard.chat(request, { signal: opts.signal });
+    return { story: completion.story, text: (completionText(completion) ?? '').trim() };
   } catch (err) {
     throw toJobError(err);
   }
-}
-
-function contentOf(completion: RoutedCompletion): string {
-  const message = completion.response.choices[0]?.message;
-  if (message?.content == null) {
-    const why = message?.refusal ? `the model refused: ${message.refusal}` : 'the model returned no text';
-    throw new JobError(why, { retryable: false });
-  }
-  return message.content;
 }
 
 /** Cuts at the last word boundary before `max` characters. */
@@ -79,39 +78,18 @@ export function clip(text: string, max: number | undefined): string {
   return (space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd();
 }
 
-async function runJson(
-  switchyard: Switchyard,
-  request: RoutedChatRequest,
-  output: JsonOutput,
-  opts: RunOptions,
-): Promise<FlowResult> {
-  const first = await call(switchyard, request, opts);
-  const text = contentOf(first);
-  const checked = checkJson(text, output.schema);
-  if (checked.ok) return resultOf(first, text, checked.value, first.story.costUsd);
-  if (!output.repair) throw new JobError(`the answer ${checked.problem}`, { retryable: false });
-  const repair: RoutedChatRequest = {
-    ...request,
-    messages: [
-      ...request.messages,
-      { role: 'assistant', content: text },
-      {
-        role: 'user',
-        content: `Your answer ${checked.problem}. Reply again with only the corrected JSON object, matching the JSON schema exactly, and nothing else.`,
-      },
-    ],
-  };
-  const second = await call(switchyard, repair, opts);
-  const retext = contentOf(second);
-  const rechecked = checkJson(retext, output.schema);
-  const cost = first.story.costUsd + second.story.costUsd;
-  // A second invalid answer is not retried: each attempt costs two calls; the job goes to the dead letters for replay.
-  if (!rechecked.ok) throw new JobError(`the answer ${rechecked.problem} (after one repair attempt)`, { retryable: false });
-  return { ...resultOf(second, retext, rechecked.value, cost), repaired: true };
+async function runJson(switchyard: Switchyard, request: RoutedChatRequest, output: JsonOutput, opts: RunOptions): Promise<FlowResult> {
+  const { messages, response_format: _format, ...params } = request;
+  try {
+    const result = await completeStructured(switchyard, { ...params, messages, name: output.name, schema: output.schema, repair: output.repair, signal: opts.signal });
+    return { ...resultOf(result.story, result.text, result.data), ...(result.repaired ? { repaired: true } : {}) };
+  } catch (err) {
+    throw toJobError(err);
+  }
 }
 
-function resultOf(completion: RoutedCompletion, text: string, json: unknown, costUsd: number): FlowResult {
-  const result: FlowResult = { text, model: completion.story.model, provider: completion.story.provider, costUsd };
+function resultOf(story: RouteStory, text: string, json: unknown): FlowResult {
+  const result: FlowResult = { text, model: story.model, provider: story.provider, costUsd: story.costUsd };
   if (json !== undefined) result.json = json;
   return result;
 }
@@ -120,8 +98,8 @@ function resultOf(completion: RoutedCompletion, text: string, json: unknown, cos
 export async function runFlow(flow: Flow, fields: Record<string, unknown>, switchyard: Switchyard, opts: RunOptions = {}): Promise<FlowResult> {
   const request = buildRequest(flow, fields);
   if (flow.output.type === 'json') return runJson(switchyard, request, flow.output, opts);
-  const completion = await call(switchyard, request, opts);
-  const text = clip(contentOf(completion).trim(), flow.output.max_chars);
+  const answered = await answer(switchyard, request, opts);
+  const text = clip(answered.text, flow.output.max_chars);
   if (text === '') throw new JobError('the model returned an empty answer', { retryable: true });
-  return resultOf(completion, text, undefined, completion.story.costUsd);
+  return resultOf(answered.story, text, undefined);
 }

@@ -32,7 +32,7 @@ export function missingPrerequisite(): string | undefined {
   if (!existsSync(join(n8nHome(), '.complete')) || !existsSync(n8nBin())) {
     return `n8n ${N8N_VERSION} is not installed in ${n8nHome()}: run test/n8n/install-n8n.sh (with Node 24)`;
   }
-  if (!existsSync(join(PACKAGE_DIR, 'dist', 'vendor', 'switchyard-core.js'))) {
+  if (['switchyard-core.js', 'switchyard-tasks.js'].some((f) => !existsSync(join(PACKAGE_DIR, 'dist', 'vendor', f)))) {
     return `the n8n package is not built: run npm run build in connectors/n8n (after npm ci --ignore-scripts there)`;
   }
   if (Number(process.versions.node.split('.')[0]) < 24) return `n8n ${N8N_VERSION} needs Node >= 24, this is ${process.version}`;

@@ -1,16 +1,13 @@
 import { redactSecrets } from '../../src/core/errors';
+import * as tasks from '../../connectors/n8n/core/switchyard-tasks';
 import {
   ParameterError,
   buildChatBody,
-  buildClassifyBody,
-  buildExtractBody,
+  buildClassifyCall,
+  buildExtractCall,
   chatOutput,
   combineRoutes,
-  fieldsSchema,
-  parseClassification,
-  parseExtraction,
   parseMessages,
-  repairBody,
   routeOutput,
   toCompletion,
   type FieldParam,
@@ -94,9 +91,11 @@ describe('Chat parameters -> request', () => {
   });
 });
 
-describe('Extract parameters -> JSON schema request', () => {
-  it('builds a strict schema: every field required, optional ones nullable, descriptions kept', () => {
-    expect(fieldsSchema(FIELDS)).toEqual({
+describe('Extract parameters -> structured call (through the tasks bundle)', () => {
+  const extract = (fields: FieldParam[], text = 'Ada, 12 people') => buildExtractCall({ text, fields, options: {} }, tasks);
+
+  it('builds a strict schema: every field required, optional ones nullable, a list of strings as an array', () => {
+    expect(extract(FIELDS).spec.schema).toEqual({
       type: 'object',
       properties: {
         name: { type: 'string', description: 'Full name' },
@@ -109,83 +108,47 @@ describe('Extract parameters -> JSON schema request', () => {
     });
   });
 
-  it('sends the text with extraction instructions and response_format json_schema', () => {
-    const body = buildExtractBody({ text: 'Ada, 12 people', fields: FIELDS, instructions: 'Names in title case.', model: 'auto:cost', options: { temperature: 0 } });
-    expect(body.model).toBe('auto:cost');
-    expect(body.temperature).toBe(0);
+  it('sends the text with extraction instructions, routing and sampling options', () => {
+    const { body, spec } = buildExtractCall(
+      { text: 'Ada, 12 people', fields: FIELDS, instructions: 'Names in title case.', model: 'auto:cost', options: { temperature: 0, prefer: 'cost', systemMessage: 'Be careful.' } },
+      tasks,
+    );
+    expect(body).toMatchObject({ model: 'auto:cost', temperature: 0, routing: { prefer: 'cost' } });
     expect(body.messages[1]).toEqual({ role: 'user', content: 'Ada, 12 people' });
     expect(body.messages[0]?.role).toBe('system');
-    expect(String(body.messages[0]?.content)).toMatch(/Extract the requested fields[\s\S]*Names in title case\./);
-    expect(body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'extracted_fields', strict: true, schema: fieldsSchema(FIELDS) } });
+    expect(String(body.messages[0]?.content)).toMatch(/Extract the requested fields[\s\S]*- employees \(integer, may be null\)[\s\S]*Names in title case\.\n\nBe careful\.$/);
+    expect(spec).toMatchObject({ name: 'extracted_fields', strict: true });
   });
 
-  it('refuses unusable field definitions', () => {
-    expect(thrown(() => fieldsSchema([])).message).toBe("'Fields' is empty");
-    expect(thrown(() => fieldsSchema([{ name: ' ', type: 'string' }])).message).toBe("'Fields[0]' has no name");
-    expect(thrown(() => fieldsSchema([{ name: 'a', type: 'string' }, { name: 'a', type: 'number' }])).message).toBe("Field 'a' is defined twice");
-    expect(thrown(() => buildExtractBody({ text: '', fields: FIELDS, options: {} })).message).toBe("'Text' is empty");
+  it('refuses unusable field definitions, naming the parameter', () => {
+    expect(thrown(() => extract([])).message).toBe("'Fields' is empty");
+    expect(thrown(() => extract([{ name: ' ', type: 'string' }])).message).toBe("'Fields[0].name' has no name");
+    expect(thrown(() => extract([{ name: 'a', type: 'string' }, { name: 'a', type: 'number' }])).message).toBe("'Fields[1].name' repeats the name 'a'; field names must be unique");
+    expect(thrown(() => extract([{ name: 'a', type: 'decimal' as FieldParam['type'] }])).message).toMatch(/^'Fields\[0\]\.type' /);
+    const empty = thrown(() => extract(FIELDS, ''));
+    expect(empty.message).toBe("'Text' is empty");
+    expect(empty.description).toMatch(/\$json\.body/);
   });
 });
 
-describe('Classify parameters -> JSON schema request', () => {
+describe('Classify parameters -> structured call (through the tasks bundle)', () => {
   it('constrains the label to the list and asks for a confidence', () => {
-    const body = buildClassifyBody({ text: 'Where is my parcel?', labels: LABELS, model: 'openai/gpt-4.1-mini', options: {} });
-    expect(body.response_format?.json_schema.name).toBe('classification');
-    expect(body.response_format?.json_schema.schema).toMatchObject({
+    const { body, spec } = buildClassifyCall({ text: 'Where is my parcel?', labels: LABELS, model: 'openai/gpt-4.1-mini', options: {} }, tasks);
+    expect(spec.name).toBe('classification');
+    expect(spec.schema).toMatchObject({
       properties: { label: { type: 'string', enum: ['complaint', 'question', 'praise'] }, confidence: { type: 'number' } },
       required: ['label', 'confidence'],
       additionalProperties: false,
     });
+    expect(body.model).toBe('openai/gpt-4.1-mini');
     expect(String(body.messages[0]?.content)).toContain('- complaint: Unhappy customer\n- question\n- praise');
+    expect(body.messages[1]).toEqual({ role: 'user', content: 'Where is my parcel?' });
   });
 
-  it('needs two distinct labels', () => {
-    expect(thrown(() => buildClassifyBody({ text: 'x', labels: [{ name: 'only' }, { name: ' ' }], options: {} })).message).toBe("'Labels' needs at least two labels");
-    expect(thrown(() => buildClassifyBody({ text: 'x', labels: [{ name: 'a' }, { name: 'a' }], options: {} })).message).toBe('A label is listed twice');
-  });
-});
-
-describe('structured replies', () => {
-  it('parses extracted fields, filling absent optional ones with null and tolerating a code fence', () => {
-    expect(parseExtraction('```json\n{"name":"Ada","employees":12,"extra":true}\n```', FIELDS)).toEqual({
-      ok: true,
-      value: { name: 'Ada', employees: 12, tags: null, founded: null },
-    });
-  });
-
-  it('reports every invalid field, and JSON that is not an object', () => {
-    expect(parseExtraction('{"name":null,"employees":1.5,"tags":["a",2]}', FIELDS)).toEqual({
-      ok: false,
-      error: "'name' is required but missing; 'employees' must be an integer; 'tags' must be a list of strings",
-    });
-    expect(parseExtraction('Sure! {name: ', FIELDS)).toMatchObject({ ok: false, error: expect.stringMatching(/^the reply is not valid JSON/) });
-    expect(parseExtraction('[1]', FIELDS)).toEqual({ ok: false, error: 'the reply is JSON but not an object' });
-    expect(parseExtraction(null, FIELDS)).toEqual({ ok: false, error: 'the reply was empty' });
-  });
-
-  it('parses a classification, matching the label case-insensitively', () => {
-    expect(parseClassification('{"label":"Question","confidence":0.8}', LABELS)).toEqual({ ok: true, value: { label: 'question', confidence: 0.8 } });
-    expect(parseClassification('{"label":"spam","confidence":0.8}', LABELS)).toEqual({
-      ok: false,
-      error: '"label" must be one of "complaint", "question", "praise", got "spam"',
-    });
-    expect(parseClassification('{"label":"praise","confidence":7}', LABELS)).toEqual({
-      ok: false,
-      error: '"confidence" must be a number from 0 to 1, got 7',
-    });
-  });
-
-  it('asks for a repair with the bad reply and the reason, keeping the routing', () => {
-    const body = buildExtractBody({ text: 'Ada', fields: FIELDS, options: { prefer: 'cost' } });
-    const repaired = repairBody(body, 'not json', 'the reply is not valid JSON');
-    expect(repaired.messages).toHaveLength(4);
-    expect(repaired.messages.slice(2)).toEqual([
-      { role: 'assistant', content: 'not json' },
-      { role: 'user', content: expect.stringContaining('Your reply could not be used: the reply is not valid JSON.') },
-    ]);
-    expect(repaired.response_format).toBe(body.response_format);
-    expect(repaired.routing).toEqual({ prefer: 'cost' });
-    expect(body.messages).toHaveLength(2);
+  it('needs two distinct labels; empty rows are ignored', () => {
+    const classify = (labels: Array<{ name: string }>) => buildClassifyCall({ text: 'x', labels, options: {} }, tasks);
+    expect(thrown(() => classify([{ name: 'only' }, { name: ' ' }])).message).toBe("'Labels' needs at least two labels");
+    expect(thrown(() => classify([{ name: 'a' }, { name: 'A' }])).message).toBe(`'Labels' lists "A" twice`);
   });
 });
 

@@ -258,7 +258,7 @@ describe('Extract Data', () => {
     expect(seen.bodies).toHaveLength(2);
     const repair = seen.bodies[1]!.messages;
     expect(repair[repair.length - 2]).toEqual({ role: 'assistant', content: '{"company": "Acme Corp"}' });
-    expect(repair[repair.length - 1]!.content).toMatch(/not valid: job_title/);
+    expect(repair[repair.length - 1]!.content).toMatch(/does not match the schema: job_title is missing; budget is missing/);
   });
 
   test('a second invalid answer fails the step without a third call', async () => {

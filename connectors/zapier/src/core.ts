@@ -11,3 +11,15 @@ export type { RoutingSwitchyard } from '../../../src/core/routing/switchyard';
 export type { CoreConfigInput, ProviderConfig } from '../../../src/core/config';
 export type { ChatMessage, ChatResponse, ResponseFormat, Usage } from '../../../src/core/schema';
 export type { Attempt, CatalogModel, Prefer, RoutedChatRequest, RouteStory } from '../../../src/core/routing/types';
+export {
+  LabelListSchema,
+  SUMMARY_LENGTHS,
+  SUMMARY_STYLES,
+  SummaryLengthSchema,
+  SummaryStyleSchema,
+  classificationTask,
+  extractionTask,
+  runStructured,
+  summaryRequest,
+} from '../../../src/core/tasks';
+export type { FieldDefinitionInput, StructuredSpec } from '../../../src/core/tasks';

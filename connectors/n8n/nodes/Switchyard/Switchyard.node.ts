@@ -8,50 +8,44 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
+import type * as Tasks from '../../vendor/switchyard-tasks';
 import { switchyardClient, type CallSettings, type SwitchyardClient } from '../shared/client';
 import { switchyardApiTest } from '../shared/credentialTest';
 import { CREDENTIAL_TEST } from '../shared/credentials';
 import {
 	ParameterError,
 	buildChatBody,
-	buildClassifyBody,
-	buildExtractBody,
+	buildClassifyCall,
+	buildExtractCall,
 	chatOutput,
 	combineRoutes,
-	parseClassification,
-	parseExtraction,
-	repairBody,
 	type CallOptionsParam,
 	type ChatBody,
+	type Completion,
 	type FieldParam,
 	type LabelParam,
 	type Operation,
-	type Parsed,
-	type Route,
+	type StructuredCall,
 	routeOutput,
 } from '../shared/mapping';
 import { switchyardProperties } from './description';
 
-interface Structured<T> {
-	value: T;
-	route: Route;
-	repaired: boolean;
+/** The structured-output tasks (about 1 MB), loaded on the first Extract or Classify item, in either mode. */
+async function loadTasks(): Promise<typeof Tasks> {
+	return await import('../../vendor/switchyard-tasks');
 }
 
-/** A structured call: one request, and one repair request when the reply does not parse or validate. */
-async function structuredCall<T>(
-	client: SwitchyardClient,
-	body: ChatBody,
-	settings: CallSettings,
-	parse: (text: string | null) => Parsed<T>,
-): Promise<Structured<T> | { error: string; route: Route }> {
-	const first = await client.chat(body, settings);
-	const parsed = parse(first.text);
-	if (parsed.ok) return { value: parsed.value, route: first.route, repaired: false };
-	const second = await client.chat(repairBody(body, first.text, parsed.error), settings);
-	const reparsed = parse(second.text);
-	const route = combineRoutes([first.route, second.route]);
-	return reparsed.ok ? { value: reparsed.value, route, repaired: true } : { error: reparsed.error, route };
+type StructuredResult<T> = { ok: true; value: T; route: Completion['route']; repaired: boolean } | { ok: false; problem: string; route: Completion['route'] };
+
+/** The core's structured call over this node's client (either mode): one request, and one repair when the reply does not fit. */
+async function structuredCall<T>(tasks: typeof Tasks, client: SwitchyardClient, call: StructuredCall<T>, settings: CallSettings): Promise<StructuredResult<T>> {
+	const backend: Tasks.StructuredBackend<Completion> = {
+		chat: (request) => client.chat(request as ChatBody, settings),
+		text: (completion) => completion.text,
+	};
+	const run = await tasks.runStructured(backend, call.body, call.spec);
+	const route = combineRoutes(run.calls.map((c) => c.route));
+	return run.ok ? { ok: true, value: run.data, route, repaired: run.repaired } : { ok: false, problem: run.problem, route };
 }
 
 export class Switchyard implements INodeType {
@@ -152,26 +146,26 @@ async function runItem(ctx: IExecuteFunctions, client: SwitchyardClient, i: numb
 	const instructions = ctx.getNodeParameter('instructions', i, '') as string;
 
 	if (operation === 'extract') {
+		const tasks = await loadTasks();
 		const fields = collection<FieldParam>(ctx, 'fields', 'field', i);
-		const body = buildExtractBody({ text, fields, instructions, model, options });
-		const result = await structuredCall(client, body, settings, (reply) => parseExtraction(reply, fields));
-		if ('error' in result) throw invalidReply(ctx, i, result);
+		const result = await structuredCall(tasks, client, buildExtractCall({ text, fields, instructions, model, options }, tasks), settings);
+		if (!result.ok) throw invalidReply(ctx, i, result);
 		return { fields: result.value, ...routeOutput(result.route), repaired: result.repaired } as IDataObject;
 	}
 
 	if (operation === 'classify') {
+		const tasks = await loadTasks();
 		const labels = collection<LabelParam>(ctx, 'labels', 'label', i);
-		const body = buildClassifyBody({ text, labels, instructions, model, options });
-		const result = await structuredCall(client, body, settings, (reply) => parseClassification(reply, labels));
-		if ('error' in result) throw invalidReply(ctx, i, result);
+		const result = await structuredCall(tasks, client, buildClassifyCall({ text, labels, instructions, model, options }, tasks), settings);
+		if (!result.ok) throw invalidReply(ctx, i, result);
 		return { ...result.value, ...routeOutput(result.route), repaired: result.repaired } as IDataObject;
 	}
 
 	throw new NodeOperationError(ctx.getNode(), `Unknown operation '${String(operation)}'`, { itemIndex: i });
 }
 
-function invalidReply(ctx: IExecuteFunctions, itemIndex: number, result: { error: string; route: Route }): NodeOperationError {
-	return new NodeOperationError(ctx.getNode(), `The model ${result.route.model} returned an unusable reply twice: ${result.error}`, {
+function invalidReply(ctx: IExecuteFunctions, itemIndex: number, result: { problem: string; route: Completion['route'] }): NodeOperationError {
+	return new NodeOperationError(ctx.getNode(), `The model ${result.route.model} returned an unusable reply twice: the reply ${result.problem}`, {
 		itemIndex,
 		description:
 			'Switchyard asked once more with the validation error and the reply was still invalid. Pin a stronger model, simplify the fields/labels, or add descriptions to them.',

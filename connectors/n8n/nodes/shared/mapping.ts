@@ -1,7 +1,9 @@
 /**
  * Node parameters -> Switchyard chat requests, and responses -> output items.
  * Pure functions with no n8n imports, so the repository's unit tests can drive them directly.
+ * Extract and Classify take the tasks bundle (the core's field schemas, labels and checks) as an argument.
  */
+import type * as Tasks from '../../vendor/switchyard-tasks';
 
 export type Operation = 'chat' | 'extract' | 'classify';
 export type Prefer = 'balanced' | 'cost' | 'latency' | 'quality';
@@ -38,29 +40,19 @@ export interface ChatMessage {
 	[key: string]: unknown;
 }
 
-export interface ChatBody {
+/** A type (not an interface) so that it is a ChatRequestBody of the tasks' contract. */
+export type ChatBody = {
 	model: string;
 	messages: ChatMessage[];
 	temperature?: number;
 	max_tokens?: number;
-	response_format?: {
-		type: 'json_schema';
-		json_schema: { name: string; description?: string; strict: boolean; schema: JsonSchemaObject };
-	};
 	routing?: {
 		prefer?: Prefer;
 		fallback_models?: string[];
 		max_cost_usd?: number;
 		cache?: boolean;
 	};
-}
-
-export interface JsonSchemaObject {
-	type: 'object';
-	properties: Record<string, Record<string, unknown>>;
-	required: string[];
-	additionalProperties: false;
-}
+};
 
 /** How a call was answered, as every output item reports it. */
 export interface RouteFields {
@@ -105,6 +97,8 @@ export function listParam(value: string[] | string | undefined): string[] {
 	const items = Array.isArray(value) ? value : (value ?? '').split(',');
 	return items.map((s) => String(s).trim()).filter((s) => s.length > 0);
 }
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 function parseJson(text: string): Parsed<unknown> {
 	try {
@@ -195,43 +189,29 @@ export function buildChatBody(p: ChatParams): ChatBody {
 	return baseBody(p.model, withSystem(p.options.systemMessage, messages), p.options);
 }
 
-const FIELD_SCHEMAS: Record<FieldType, Record<string, unknown>> = {
-	string: { type: 'string' },
-	number: { type: 'number' },
-	integer: { type: 'integer' },
-	boolean: { type: 'boolean' },
-	stringArray: { type: 'array', items: { type: 'string' } },
-	date: { type: 'string', description: 'ISO 8601 date (YYYY-MM-DD)' },
-};
-
-function checkFields(fields: FieldParam[]): FieldParam[] {
-	if (fields.length === 0) {
-		throw new ParameterError("'Fields' is empty", 'Add at least one field to extract (name, type and a short description).');
-	}
-	const seen = new Set<string>();
-	return fields.map((f, i) => {
-		const name = (f.name ?? '').trim();
-		if (!name) throw new ParameterError(`'Fields[${i}]' has no name`, 'Give every field a name, e.g. "company" or "job_title".');
-		if (seen.has(name)) throw new ParameterError(`Field '${name}' is defined twice`, 'Field names must be unique.');
-		if (!(f.type in FIELD_SCHEMAS)) throw new ParameterError(`Field '${name}' has an unknown type '${f.type}'`, 'Pick a type from the list.');
-		seen.add(name);
-		return { ...f, name };
-	});
+/** A definition list the tasks refused, as the parameter to fix: "'Fields[1].name' repeats the name 'a'...". */
+function checked<T>(result: Tasks.Checked<T>, parameter: string, description: string): T {
+	if (result.ok) return result.value;
+	const where = result.issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+	throw new ParameterError(`'${parameter}${where}' ${result.issue.message}`, description);
 }
 
-/**
- * The JSON schema of the fields, in the strict form OpenAI-style structured outputs accept:
- * every property listed as required, optional ones nullable, no extra properties.
- */
-export function fieldsSchema(fields: FieldParam[]): JsonSchemaObject {
-	const properties: Record<string, Record<string, unknown>> = {};
-	for (const f of checkFields(fields)) {
-		const base = FIELD_SCHEMAS[f.type];
-		const type = f.required ? base.type : [base.type, 'null'];
-		const description = [f.description?.trim(), base.description as string | undefined].filter(Boolean).join('. ');
-		properties[f.name] = { ...base, type, ...(description ? { description } : {}) };
-	}
-	return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+function requiredText(value: string | undefined, hint: string): string {
+	const text = (value ?? '').trim();
+	if (!text) throw new ParameterError("'Text' is empty", hint);
+	return text;
+}
+
+/** The node's field types as the core's (a "List of Strings" is an array of strings). */
+function fieldDefinition(f: FieldParam): Tasks.FieldDefinition {
+	const type = f.type === 'stringArray' ? { type: 'array' as const, items: 'string' as const } : { type: f.type as Tasks.FieldType };
+	return { name: (f.name ?? '').trim(), ...type, description: f.description, required: f.required === true };
+}
+
+/** A structured call: the request and what its answer must look like. */
+export interface StructuredCall<T> {
+	body: ChatBody;
+	spec: Tasks.StructuredSpec<T>;
 }
 
 export interface ExtractParams {
@@ -242,38 +222,15 @@ export interface ExtractParams {
 	options: CallOptionsParam;
 }
 
-const EXTRACT_SYSTEM =
-	'Extract the requested fields from the text the user gives. Use only information in the text; ' +
-	'use null for a field the text does not state. Reply with a single JSON object and nothing else.';
-
-export function buildExtractBody(p: ExtractParams): ChatBody {
-	const text = (p.text ?? '').trim();
-	if (!text) throw new ParameterError("'Text' is empty", 'Map the text to extract from, e.g. {{ $json.body }}.');
-	const schema = fieldsSchema(p.fields);
-	const system = [EXTRACT_SYSTEM, p.instructions?.trim(), p.options.systemMessage?.trim()].filter(Boolean).join('\n\n');
-	const body = baseBody(p.model, [{ role: 'system', content: system }, { role: 'user', content: text }], p.options);
-	body.response_format = { type: 'json_schema', json_schema: { name: 'extracted_fields', strict: true, schema } };
-	return body;
-}
-
-function checkLabels(labels: LabelParam[]): LabelParam[] {
-	const clean = labels.map((l) => ({ ...l, name: (l.name ?? '').trim() })).filter((l) => l.name.length > 0);
-	if (clean.length < 2) throw new ParameterError("'Labels' needs at least two labels", 'Add the categories the text can fall into.');
-	const names = new Set(clean.map((l) => l.name));
-	if (names.size !== clean.length) throw new ParameterError('A label is listed twice', 'Labels must be unique.');
-	return clean;
-}
-
-export function classifySchema(labels: LabelParam[]): JsonSchemaObject {
-	return {
-		type: 'object',
-		properties: {
-			label: { type: 'string', enum: checkLabels(labels).map((l) => l.name), description: 'The one label that fits the text best' },
-			confidence: { type: 'number', description: 'How sure you are that the label is right, from 0 to 1' },
-		},
-		required: ['label', 'confidence'],
-		additionalProperties: false,
-	};
+export function buildExtractCall(p: ExtractParams, tasks: typeof Tasks): StructuredCall<Record<string, unknown>> {
+	const text = requiredText(p.text, 'Map the text to extract from, e.g. {{ $json.body }}.');
+	const fields = checked(
+		tasks.checkFields(p.fields.map(fieldDefinition)),
+		'Fields',
+		'Every field needs a unique name and a type from the list, e.g. "company" (String) or "employees" (Integer).',
+	);
+	const task = tasks.extractionTask({ text, fields, instructions: p.instructions, system: p.options.systemMessage });
+	return { body: baseBody(p.model, task.messages, p.options), spec: task.spec };
 }
 
 export interface ClassifyParams {
@@ -284,23 +241,12 @@ export interface ClassifyParams {
 	options: CallOptionsParam;
 }
 
-export function buildClassifyBody(p: ClassifyParams): ChatBody {
-	const text = (p.text ?? '').trim();
-	if (!text) throw new ParameterError("'Text' is empty", 'Map the text to classify, e.g. {{ $json.message }}.');
-	const schema = classifySchema(p.labels);
-	const described = checkLabels(p.labels)
-		.map((l) => `- ${l.name}${l.description?.trim() ? `: ${l.description.trim()}` : ''}`)
-		.join('\n');
-	const system = [
-		`Classify the text the user gives into exactly one of these labels:\n${described}\n\nReply with a single JSON object {"label": ..., "confidence": 0..1} and nothing else.`,
-		p.instructions?.trim(),
-		p.options.systemMessage?.trim(),
-	]
-		.filter(Boolean)
-		.join('\n\n');
-	const body = baseBody(p.model, [{ role: 'system', content: system }, { role: 'user', content: text }], p.options);
-	body.response_format = { type: 'json_schema', json_schema: { name: 'classification', strict: true, schema } };
-	return body;
+export function buildClassifyCall(p: ClassifyParams, tasks: typeof Tasks): StructuredCall<Tasks.Classification> {
+	const text = requiredText(p.text, 'Map the text to classify, e.g. {{ $json.message }}.');
+	const named = p.labels.map((l) => ({ name: (l.name ?? '').trim(), description: l.description })).filter((l) => l.name.length > 0);
+	const labels = checked(tasks.checkLabels(named), 'Labels', 'Add at least two distinct labels: the categories the text can fall into.');
+	const task = tasks.classificationTask({ text, labels, instructions: p.instructions, system: p.options.systemMessage });
+	return { body: baseBody(p.model, task.messages, p.options), spec: task.spec };
 }
 
 // ---------------------------------------------------------------- responses
@@ -398,84 +344,5 @@ export function combineRoutes(routes: Route[]): Route {
 		latency_ms: routes.reduce((s, r) => s + r.latency_ms, 0),
 		attempts: routes.reduce((s, r) => s + r.attempts, 0),
 		cached: routes.every((r) => r.cached),
-	};
-}
-
-// ---------------------------------------------------------------- structured answers
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
-/** The JSON object in a reply; tolerates a Markdown code fence around it. */
-export function parseJsonObject(text: string | null): Parsed<Record<string, unknown>> {
-	if (text === null || text.trim() === '') return { ok: false, error: 'the reply was empty' };
-	const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/i.exec(text);
-	const raw = (fenced?.[1] ?? text).trim();
-	try {
-		const value: unknown = JSON.parse(raw);
-		if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'the reply is JSON but not an object' };
-		return { ok: true, value: value as Record<string, unknown> };
-	} catch (err) {
-		return { ok: false, error: `the reply is not valid JSON (${(err as Error).message})` };
-	}
-}
-
-function fieldValueError(f: FieldParam, value: unknown): string | undefined {
-	if (value === null || value === undefined) return f.required ? `'${f.name}' is required but missing` : undefined;
-	switch (f.type) {
-		case 'string':
-		case 'date':
-			return typeof value === 'string' ? undefined : `'${f.name}' must be a string`;
-		case 'number':
-			return typeof value === 'number' && Number.isFinite(value) ? undefined : `'${f.name}' must be a number`;
-		case 'integer':
-			return Number.isInteger(value) ? undefined : `'${f.name}' must be an integer`;
-		case 'boolean':
-			return typeof value === 'boolean' ? undefined : `'${f.name}' must be true or false`;
-		case 'stringArray':
-			return Array.isArray(value) && value.every((v) => typeof v === 'string') ? undefined : `'${f.name}' must be a list of strings`;
-	}
-}
-
-/** The extracted fields, every defined field present (null when the text did not say). */
-export function parseExtraction(text: string | null, fields: FieldParam[]): Parsed<Record<string, unknown>> {
-	const json = parseJsonObject(text);
-	if (!json.ok) return json;
-	const out: Record<string, unknown> = {};
-	const problems: string[] = [];
-	for (const f of checkFields(fields)) {
-		const value = json.value[f.name];
-		const problem = fieldValueError(f, value);
-		if (problem) problems.push(problem);
-		out[f.name] = value ?? null;
-	}
-	return problems.length > 0 ? { ok: false, error: problems.join('; ') } : { ok: true, value: out };
-}
-
-export function parseClassification(text: string | null, labels: LabelParam[]): Parsed<{ label: string; confidence: number }> {
-	const json = parseJsonObject(text);
-	if (!json.ok) return json;
-	const names = checkLabels(labels).map((l) => l.name);
-	const given = typeof json.value.label === 'string' ? json.value.label.trim() : undefined;
-	const label = given === undefined ? undefined : names.find((n) => n === given) ?? names.find((n) => n.toLowerCase() === given.toLowerCase());
-	if (!label) return { ok: false, error: `"label" must be one of ${names.map((n) => JSON.stringify(n)).join(', ')}, got ${JSON.stringify(json.value.label)}` };
-	const confidence = num(json.value.confidence);
-	if (confidence === undefined || confidence < 0 || confidence > 1) {
-		return { ok: false, error: `"confidence" must be a number from 0 to 1, got ${JSON.stringify(json.value.confidence)}` };
-	}
-	return { ok: true, value: { label, confidence } };
-}
-
-/** The follow-up that asks the model to fix an invalid structured reply (one repair attempt). */
-export function repairBody(body: ChatBody, reply: string | null, error: string): ChatBody {
-	return {
-		...body,
-		messages: [
-			...body.messages,
-			{ role: 'assistant', content: reply ?? '' },
-			{
-				role: 'user',
-				content: `Your reply could not be used: ${error}. Reply again with only the JSON object that matches the schema, and nothing else.`,
-			},
-		],
 	};
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Bundle, Create, PlainInputField, ZObject } from 'zapier-platform-core';
+import { LabelListSchema, classificationTask } from '../core';
 import {
   RoutingInputSchema,
   blankToUndefined,
@@ -12,9 +13,7 @@ import {
   toList,
 } from '../fields';
 import { runStep } from '../step';
-import { askForJson } from '../structured';
-
-const MAX_LABELS = 100;
+import { askStructured } from '../structured';
 
 const inputFields = [
   {
@@ -43,72 +42,16 @@ const inputFields = [
 
 const InputSchema = z.object({
   text: z.preprocess(blankToUndefined, z.string()),
-  labels: z.preprocess(
-    toList,
-    z
-      .array(z.string())
-      .min(2, 'needs at least two labels')
-      .max(MAX_LABELS, `accepts at most ${MAX_LABELS} labels`)
-      .refine((labels) => new Set(labels.map((l) => l.toLowerCase())).size === labels.length, 'lists a label twice'),
-  ),
+  labels: z.preprocess((value) => (toList(value) as unknown[]).map((name) => ({ name: String(name) })), LabelListSchema),
   instructions: z.preprocess(blankToUndefined, z.string().optional()),
   ...RoutingInputSchema.shape,
 });
 
-/** Accepts the label whatever its case or surrounding spaces, and answers with the user's spelling. */
-function answerSchema(labels: readonly string[]) {
-  return z.object({
-    label: z.string().transform((value, ctx) => {
-      const match = labels.find((l) => l.toLowerCase() === value.trim().toLowerCase());
-      if (match === undefined) {
-        ctx.addIssue({ code: 'custom', message: `must be one of: ${labels.join(', ')}` });
-        return z.NEVER;
-      }
-      return match;
-    }),
-    confidence: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'),
-  });
-}
-
 async function perform(z: ZObject, bundle: Bundle) {
   return runStep(z, bundle, async (ctx) => {
     const input = parseInput(InputSchema, bundle.inputData, inputFields);
-    const user =
-      `Labels: ${JSON.stringify(input.labels)}\n` +
-      (input.instructions ? `Instructions: ${input.instructions}\n` : '') +
-      `\nText:\n"""\n${input.text}\n"""`;
-    const result = await askForJson(
-      ctx,
-      {
-        ...routingOf(input),
-        messages: [
-          {
-            role: 'system',
-            content:
-              'You classify text. Answer with one JSON object: "label" is exactly one of the given labels, "confidence" is how sure you are, from 0 to 1.',
-          },
-          { role: 'user', content: user },
-        ],
-        temperature: 0,
-        response_format: {
-          type: 'json_schema',
-          json_schema: {
-            name: 'classification',
-            strict: true,
-            schema: {
-              type: 'object',
-              properties: {
-                label: { type: 'string', enum: input.labels },
-                confidence: { type: 'number', description: 'How sure you are, from 0 (guess) to 1 (certain).' },
-              },
-              required: ['label', 'confidence'],
-              additionalProperties: false,
-            },
-          },
-        },
-      },
-      answerSchema(input.labels),
-    );
+    const task = classificationTask({ text: input.text, labels: input.labels, instructions: input.instructions });
+    const result = await askStructured(ctx, { ...routingOf(input), messages: task.messages, temperature: 0 }, task.spec);
     return { label: result.value.label, confidence: result.value.confidence, repaired: result.repaired, ...routeOutput(result.outcomes) };
   });
 }

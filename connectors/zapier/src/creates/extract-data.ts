@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Bundle, Create, PlainInputField, ZObject } from 'zapier-platform-core';
+import { extractionTask, type FieldDefinitionInput } from '../core';
 import { StepError } from '../errors';
 import {
   RoutingInputSchema,
@@ -13,7 +14,7 @@ import {
   toList,
 } from '../fields';
 import { runStep } from '../step';
-import { askForJson } from '../structured';
+import { askStructured } from '../structured';
 
 /** One requested field: "Company" or "Company: the legal name" -> key `company`. */
 export interface FieldSpec {
@@ -55,22 +56,9 @@ export function fieldSpecs(raw: unknown): FieldSpec[] {
   return specs;
 }
 
-/** JSON Schema the provider enforces (strict mode: every key required, nulls for "not in the text"). */
-export function extractionSchema(specs: readonly FieldSpec[]): Record<string, unknown> {
-  return {
-    type: 'object',
-    properties: Object.fromEntries(
-      specs.map((s) => [s.key, { type: ['string', 'null'], description: s.description ? `${s.name}: ${s.description}` : s.name }]),
-    ),
-    required: specs.map((s) => s.key),
-    additionalProperties: false,
-  };
-}
-
-/** The same contract checked on our side: exactly the keys, each a string or null. */
-function answerSchema(specs: readonly FieldSpec[]) {
-  const value = z.union([z.string(), z.number().transform(String), z.boolean().transform(String), z.null()]);
-  return z.strictObject(Object.fromEntries(specs.map((s) => [s.key, value])) as Record<string, typeof value>);
+/** The core's field definition of an entry: a text field (null when the text does not say), described by what the user typed. */
+function fieldDefinition(spec: FieldSpec): FieldDefinitionInput {
+  return { name: spec.key, type: 'string', description: spec.description ? `${spec.name}: ${spec.description}` : spec.name };
 }
 
 const inputFields = [
@@ -105,29 +93,12 @@ const InputSchema = z.object({
   ...RoutingInputSchema.shape,
 });
 
-const SYSTEM_PROMPT =
-  'You extract data from text. Answer with one JSON object that has exactly the keys of the schema. ' +
-  'Each value is copied or normalised from the text; use null when the text does not state it. Never invent values.';
-
 async function perform(z: ZObject, bundle: Bundle) {
   return runStep(z, bundle, async (ctx) => {
     const input = parseInput(InputSchema, bundle.inputData, inputFields);
     const specs = fieldSpecs(bundle.inputData.fields);
-    const fieldList = specs.map((s) => `- ${s.key}: ${s.name}${s.description ? ` (${s.description})` : ''}`).join('\n');
-    const user = `Fields:\n${fieldList}\n${input.instructions ? `\nInstructions: ${input.instructions}\n` : ''}\nText:\n"""\n${input.text}\n"""`;
-    const result = await askForJson(
-      ctx,
-      {
-        ...routingOf(input),
-        messages: [
-          { role: 'system', content: SYSTEM_PROMPT },
-          { role: 'user', content: user },
-        ],
-        temperature: 0,
-        response_format: { type: 'json_schema', json_schema: { name: 'extracted_fields', strict: true, schema: extractionSchema(specs) } },
-      },
-      answerSchema(specs),
-    );
+    const task = extractionTask({ text: input.text, fields: specs.map(fieldDefinition), instructions: input.instructions });
+    const result = await askStructured(ctx, { ...routingOf(input), messages: task.messages, temperature: 0 }, task.spec);
     return { ...result.value, repaired: result.repaired, ...routeOutput(result.outcomes) };
   });
 }

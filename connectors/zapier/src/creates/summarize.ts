@@ -1,23 +1,8 @@
 import { z } from 'zod';
 import type { Bundle, Create, PlainInputField, ZObject } from 'zapier-platform-core';
+import { SUMMARY_LENGTHS, SUMMARY_STYLES, SummaryLengthSchema, SummaryStyleSchema, summaryRequest } from '../core';
 import { RoutingInputSchema, blankToUndefined, parseInput, routeOutput, routeOutputFields, routingFields, routingOf, sampleRouteOutput } from '../fields';
 import { runStep } from '../step';
-
-const STYLES = {
-  paragraph: { label: 'Paragraph', instruction: 'Write the summary as plain prose.' },
-  bullets: { label: 'Bullet points', instruction: 'Write the summary as a bulleted list, one point per line starting with "- ".' },
-  one_sentence: { label: 'One sentence (TL;DR)', instruction: 'Write the summary as a single sentence.' },
-  executive: { label: 'Executive brief', instruction: 'Write a short executive brief: the key points, then decisions or action items if any.' },
-} as const;
-
-const LENGTHS = {
-  short: { label: 'Short (about 50 words)', words: 50, maxTokens: 300 },
-  medium: { label: 'Medium (about 120 words)', words: 120, maxTokens: 600 },
-  long: { label: 'Long (about 250 words)', words: 250, maxTokens: 1200 },
-} as const;
-
-type Style = keyof typeof STYLES;
-type Length = keyof typeof LENGTHS;
 
 const inputFields = [
   {
@@ -32,7 +17,7 @@ const inputFields = [
     label: 'Style',
     required: false,
     default: 'paragraph',
-    choices: Object.entries(STYLES).map(([value, s]) => ({ value, label: s.label, sample: value })),
+    choices: Object.entries(SUMMARY_STYLES).map(([value, s]) => ({ value, label: s.label, sample: value })),
     helpText: 'How the summary is laid out.',
   },
   {
@@ -40,7 +25,7 @@ const inputFields = [
     label: 'Length',
     required: false,
     default: 'medium',
-    choices: Object.entries(LENGTHS).map(([value, l]) => ({ value, label: l.label, sample: value })),
+    choices: Object.entries(SUMMARY_LENGTHS).map(([value, l]) => ({ value, label: l.label, sample: value })),
     helpText: 'About how long the summary should be.',
   },
   {
@@ -54,8 +39,8 @@ const inputFields = [
 
 const InputSchema = z.object({
   text: z.preprocess(blankToUndefined, z.string()),
-  style: z.preprocess(blankToUndefined, z.enum(Object.keys(STYLES) as [Style, ...Style[]]).default('paragraph')),
-  length: z.preprocess(blankToUndefined, z.enum(Object.keys(LENGTHS) as [Length, ...Length[]]).default('medium')),
+  style: z.preprocess(blankToUndefined, SummaryStyleSchema.default('paragraph')),
+  length: z.preprocess(blankToUndefined, SummaryLengthSchema.default('medium')),
   language: z.preprocess(blankToUndefined, z.string().optional()),
   ...RoutingInputSchema.shape,
 });
@@ -63,23 +48,8 @@ const InputSchema = z.object({
 async function perform(z: ZObject, bundle: Bundle) {
   return runStep(z, bundle, async ({ backend, deadline }) => {
     const input = parseInput(InputSchema, bundle.inputData, inputFields);
-    const length = LENGTHS[input.length];
-    const system =
-      `You summarize text faithfully, without adding facts. ${STYLES[input.style].instruction} ` +
-      `Aim for about ${length.words} words. ` +
-      (input.language ? `Write in ${input.language}.` : 'Write in the language of the text.') +
-      ' Answer with the summary only.';
-    const outcome = await backend.chat(
-      {
-        ...routingOf(input),
-        messages: [
-          { role: 'system', content: system },
-          { role: 'user', content: input.text },
-        ],
-        max_tokens: length.maxTokens,
-      },
-      deadline,
-    );
+    const prompt = summaryRequest({ text: input.text, style: input.style, length: input.length, language: input.language });
+    const outcome = await backend.chat({ ...routingOf(input), ...prompt }, deadline);
     return { summary: outcome.text.trim(), ...routeOutput([outcome]) };
   });
 }
