@@ -2,7 +2,8 @@
  * The n8n package inside a real n8n (pinned 2.41.1, Node 24), headless: the packed package installed
  * as n8n installs community nodes, credentials and workflows imported, `n8n execute` run.
  * (1) Direct mode: the embedded routing core calls an OpenAI-compatible emulator on 127.0.0.1.
- * (2) Gateway-server mode: `node dist/cli/main.js serve` in front of the same emulator.
+ * (2) Gateway-server mode: `node dist/cli/main.js serve` in front of the same emulator, with a gateway key
+ *     in its store (so every request needs one): the credential's key succeeds, a wrong one fails readably.
  * n8n is installed by .ci/run (test/n8n/install-n8n.sh); under CI a missing install fails this suite.
  */
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,8 @@ import {
   LABELS,
   operationsWorkflow,
   SAMPLE_TEXTS,
+  WRONG_GATEWAY_KEY,
+  WRONG_KEY_CREDENTIAL_ID,
 } from './workflows';
 
 const missing = missingPrerequisite();
@@ -44,10 +47,10 @@ suite('n8n community node in a real n8n', () => {
     emulator = await startEmulator({ validateResponse: assertOpenAIResponse, validateChunk: assertOpenAIChunk });
     gateway = await startGateway(`${emulator.url}/v1`);
     n8n = await startN8n();
-    await n8n.importCredentials(credentials(emulator.url, gateway.url));
+    await n8n.importCredentials(credentials(emulator.url, gateway.url, gateway.apiKey));
     await n8n.importWorkflows([
       operationsWorkflow('syE2eDirectOps01', DIRECT_CREDENTIAL_ID),
-      operationsWorkflow('syE2eGatewayOps1', GATEWAY_CREDENTIAL_ID),
+      operationsWorkflow('syE2eGatewayOps1', GATEWAY_CREDENTIAL_ID, WRONG_KEY_CREDENTIAL_ID),
       agentWorkflow('syE2eDirectAgt01', DIRECT_CREDENTIAL_ID),
       agentWorkflow('syE2eGatewayAgt1', GATEWAY_CREDENTIAL_ID),
       ...EXAMPLES, // the shipped examples must import into a real n8n
@@ -133,13 +136,23 @@ suite('n8n community node in a real n8n', () => {
     expect(emulator.invalid).toEqual([]);
   });
 
-  test('Gateway-server mode: the same workflow through a running Switchyard server', async () => {
+  test('Gateway-server mode: the same workflow through a running Switchyard server, with its gateway key', async () => {
+    // The premise: the server has a key in its store, so a request without one is refused.
+    expect((await fetch(`${gateway.url}/v1/models`)).status).toBe(401);
     const before = emulator.requests.length;
     const run = await n8n.execute('syE2eGatewayOps1');
     checkOperations(run);
     const calls = emulator.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
     expect(calls.length).toBeGreaterThanOrEqual(10);
     expect(emulator.invalid).toEqual([]);
+
+    // The same node with a key the server does not know: a readable 401 per item (Continue On Fail).
+    const rejected = itemsOf(run.result, 'Wrong Key');
+    expect(rejected).toHaveLength(2);
+    rejected.forEach((item) => {
+      expect(String(item.error)).toMatch(/^Switchyard server: Invalid or revoked API key/);
+      expect(item.description).toBe("The Switchyard server rejected the gateway key: check 'Gateway Key' in the Switchyard API credential.");
+    });
   });
 
   function checkAgent(run: Awaited<ReturnType<N8nInstance['execute']>>, before: number) {
@@ -160,6 +173,15 @@ suite('n8n community node in a real n8n', () => {
   test('Switchyard Chat Model drives the AI Agent (tool call included), Gateway-server mode', async () => {
     const before = emulator.requests.length;
     checkAgent(await n8n.execute('syE2eGatewayAgt1'), before);
+  });
+
+  test('no gateway key appears in anything n8n or the server printed', () => {
+    const transcript = n8n.transcript();
+    expect(transcript).toContain(`Echo: ${JSON.stringify(SAMPLE_TEXTS[0]).slice(1, -1)}`); // the executions' output is in it
+    const leaks = (text: string) =>
+      Object.entries({ 'gateway key': gateway.apiKey, 'wrong gateway key': WRONG_GATEWAY_KEY }).filter(([, key]) => text.includes(key)).map(([name]) => name);
+    expect(leaks(transcript)).toEqual([]);
+    expect(leaks(gateway.output())).toEqual([]);
   });
 
   test('the shipped example workflows use only operations and parameters the node defines', () => {

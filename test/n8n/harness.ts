@@ -48,6 +48,8 @@ export interface N8nInstance {
   importWorkflows(workflows: Array<{ id: string }>): Promise<void>;
   /** `n8n execute --id --rawOutput`: the execution's JSON, and whether n8n reported success. */
   execute(id: string, timeoutMs?: number): Promise<{ ok: boolean; result: ExecutionResult; log: string }>;
+  /** Everything every n8n command printed (stdout and stderr, untruncated), in order. */
+  transcript(): string;
   dispose(): Promise<void>;
 }
 
@@ -126,13 +128,17 @@ export async function startN8n(): Promise<N8nInstance> {
   const userFolder = await mkdtemp(join(tmpdir(), 'sy-n8n-user-'));
   await installPackage(userFolder);
   const env = n8nEnv(userFolder);
+  const transcript: string[] = [];
   const cli = async (args: string[], timeoutMs = 120_000) => {
     // Each command starts n8n's task broker: a free port each time, so parallel runs do not collide on 5679.
     const commandEnv = { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()), N8N_PORT: String(await freePort()) };
     try {
-      return await run(process.execPath, [n8nBin(), ...args], { env: commandEnv, cwd: userFolder, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+      const out = await run(process.execPath, [n8nBin(), ...args], { env: commandEnv, cwd: userFolder, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+      transcript.push(`$ n8n ${args.join(' ')}`, out.stdout, out.stderr);
+      return out;
     } catch (err) {
       const e = err as Error & { stdout?: string; stderr?: string };
+      transcript.push(`$ n8n ${args.join(' ')}`, e.stdout ?? '', e.stderr ?? '');
       e.message = `n8n ${args[0]} failed: ${e.message}\n${(e.stdout ?? '').slice(-4000)}\n${(e.stderr ?? '').slice(-4000)}`;
       throw e;
     }
@@ -166,6 +172,7 @@ export async function startN8n(): Promise<N8nInstance> {
         }
       }
     },
+    transcript: () => transcript.join('\n'),
     dispose: () => rm(userFolder, { recursive: true, force: true }),
   };
 }
@@ -184,26 +191,62 @@ export async function freePort(): Promise<number> {
 
 export interface RunningGateway {
   url: string;
+  /** The gateway key created before start (`keys create`): with a key in its store, the server requires one. */
+  apiKey: string;
   output: () => string;
   stop(): Promise<void>;
 }
 
-/** `node dist/cli/main.js serve` on a free 127.0.0.1 port, its OpenAI provider pointed at `openaiBaseUrl`. */
+const GATEWAY_KEY = /^sk-sy-[A-Za-z0-9_-]{32,128}$/;
+
+/** `switchyard keys create --json` into the store file; the key is parsed, never printed. */
+async function createGatewayKey(main: string, cwd: string, env: NodeJS.ProcessEnv, store: string): Promise<string> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run(process.execPath, [main, 'keys', 'create', '--name', 'n8n-e2e', '--json', '--store', store], { cwd, env }));
+  } catch (err) {
+    // A failed create printed no key, so its output may be shown.
+    throw new Error(`switchyard keys create failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`, { cause: err });
+  }
+  let key: unknown;
+  try {
+    key = (JSON.parse(stdout) as { key?: unknown }).key;
+  } catch {
+    key = undefined;
+  }
+  // The output holds the secret: say what is wrong without echoing it.
+  if (typeof key !== 'string' || !GATEWAY_KEY.test(key)) throw new Error('switchyard keys create --json printed no sk-sy- key');
+  return key;
+}
+
+/**
+ * `node dist/cli/main.js serve` on a free 127.0.0.1 port, its OpenAI provider pointed at `openaiBaseUrl`,
+ * with a store file holding one gateway key, so every /v1 request needs that key.
+ */
 export async function startGateway(openaiBaseUrl: string): Promise<RunningGateway> {
   const main = join(REPO_ROOT, 'dist', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   const cwd = await mkdtemp(join(tmpdir(), 'sy-gateway-'));
+  const store = join(cwd, 'switchyard.sqlite');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    OPENAI_API_KEY: 'sk-emulator-key',
+    OPENAI_BASE_URL: openaiBaseUrl,
+    SWITCHYARD_STORE: store,
+  };
+  let apiKey: string;
+  try {
+    apiKey = await createGatewayKey(main, cwd, env, store);
+  } catch (err) {
+    await rm(cwd, { recursive: true, force: true });
+    throw err;
+  }
   const port = await freePort();
   let log = '';
   const child: ChildProcess = spawn(process.execPath, [main, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      OPENAI_API_KEY: 'sk-emulator-key',
-      OPENAI_BASE_URL: openaiBaseUrl,
-      SWITCHYARD_STORE: ':memory:',
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
@@ -221,7 +264,7 @@ export async function startGateway(openaiBaseUrl: string): Promise<RunningGatewa
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) return { url, output: () => log, stop };
+      if (res.ok) return { url, apiKey, output: () => log, stop };
     } catch {
       // not listening yet
     }

@@ -2,6 +2,9 @@
 
 export const DIRECT_CREDENTIAL_ID = 'syE2eDirect00001';
 export const GATEWAY_CREDENTIAL_ID = 'syE2eGateway0001';
+export const WRONG_KEY_CREDENTIAL_ID = 'syE2eWrongKey001';
+/** Shaped like a gateway key, but never created: the server must reject it. */
+export const WRONG_GATEWAY_KEY = 'sk-sy-e2eWrongKeyNeverCreated000000000000';
 export const NODE_TYPE = 'n8n-nodes-switchyard.switchyard';
 export const CHAT_MODEL_TYPE = 'n8n-nodes-switchyard.switchyardChatModel';
 
@@ -12,7 +15,7 @@ export const SAMPLE_TEXTS = [
 
 export const LABELS = ['complaint', 'question', 'praise'];
 
-export function credentials(emulatorUrl: string, gatewayUrl: string) {
+export function credentials(emulatorUrl: string, gatewayUrl: string, gatewayKey: string) {
   return [
     {
       id: DIRECT_CREDENTIAL_ID,
@@ -24,7 +27,13 @@ export function credentials(emulatorUrl: string, gatewayUrl: string) {
       id: GATEWAY_CREDENTIAL_ID,
       name: 'Switchyard Gateway (local server)',
       type: 'switchyardApi',
-      data: { mode: 'gateway', baseUrl: gatewayUrl, gatewayApiKey: '' },
+      data: { mode: 'gateway', baseUrl: gatewayUrl, gatewayApiKey: gatewayKey },
+    },
+    {
+      id: WRONG_KEY_CREDENTIAL_ID,
+      name: 'Switchyard Gateway (wrong key)',
+      type: 'switchyardApi',
+      data: { mode: 'gateway', baseUrl: gatewayUrl, gatewayApiKey: WRONG_GATEWAY_KEY },
     },
   ];
 }
@@ -57,8 +66,11 @@ const itemsSource: NodeJson[] = [
   { id: 'split-id', name: 'One Per Item', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position: [400, 0], parameters: { fieldToSplitOut: 'items', options: {} } },
 ];
 
-/** Chat, Extract, Classify, a fallback and a failing node (Continue On Fail), all fed the sample items. */
-export function operationsWorkflow(id: string, credentialId: string): NodeJson & { id: string } {
+/**
+ * Chat, Extract, Classify, a fallback and a failing node (Continue On Fail), all fed the sample items;
+ * with `wrongKeyCredentialId`, also a Chat node whose gateway key the server rejects (Continue On Fail).
+ */
+export function operationsWorkflow(id: string, credentialId: string, wrongKeyCredentialId?: string): NodeJson & { id: string } {
   const ops: NodeJson[] = [
     switchyardNode('Chat', [600, -300], credentialId, {
       operation: 'chat',
@@ -103,6 +115,17 @@ export function operationsWorkflow(id: string, credentialId: string): NodeJson &
       { onError: 'continueRegularOutput' },
     ),
   ];
+  if (wrongKeyCredentialId) {
+    ops.push(
+      switchyardNode(
+        'Wrong Key',
+        [600, 450],
+        wrongKeyCredentialId,
+        { operation: 'chat', inputType: 'prompt', prompt: '={{ $json.text }}', model: 'auto', options: {} },
+        { onError: 'continueRegularOutput' },
+      ),
+    );
+  }
   const names = ops.map((n) => ({ node: String(n.name), type: 'main', index: 0 }));
   return {
     id,

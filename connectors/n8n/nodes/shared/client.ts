@@ -7,15 +7,10 @@ import type { IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions, INo
 import type { EmbeddedSwitchyard } from '../../vendor/switchyard-core';
 import { CREDENTIAL_NAME, credentialMode, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
 import { explainFailure, explainUnreachable, failureFromBody, type Explained, type Mode } from './failures';
-import { AUTO_MODELS, toCompletion, type ChatBody, type Completion } from './mapping';
+import { toCompletion, type ChatBody, type Completion } from './mapping';
+import { directModelOptions, gatewayModelOptions, type ModelOption } from './modelOptions';
 
 type Ctx = IExecuteFunctions | ILoadOptionsFunctions;
-
-export interface ModelOption {
-	name: string;
-	value: string;
-	description?: string;
-}
 
 export interface CallSettings {
 	timeoutMs?: number;
@@ -36,11 +31,6 @@ function apiError(node: INode, explained: Explained, response: JsonObject): Node
 		description: explained.description,
 		httpCode: explained.httpCode,
 	});
-}
-
-function price(input: number, output: number): string {
-	const fmt = (n: number) => (n === 0 ? 'free' : `$${Number(n.toPrecision(3))}`);
-	return input === 0 && output === 0 ? 'free' : `${fmt(input)} in / ${fmt(output)} out per 1M tokens`;
 }
 
 /** Loads the embedded core bundle only when Direct mode is used (it is several MB). */
@@ -84,12 +74,7 @@ class DirectClient implements SwitchyardClient {
 
 	async models(): Promise<ModelOption[]> {
 		const core = await this.embedded();
-		const listed = core.models().map((m) => ({
-			name: m.id,
-			value: m.id,
-			description: `${price(m.input_price, m.output_price)}, ${Math.round(m.context_window / 1000)}k context, quality ${m.quality}`,
-		}));
-		return [...AUTO_MODELS, ...listed.sort((a, b) => a.name.localeCompare(b.name))];
+		return directModelOptions(core.models());
 	}
 
 	async close(): Promise<void> {
@@ -150,13 +135,7 @@ class GatewayClient implements SwitchyardClient {
 	}
 
 	async models(): Promise<ModelOption[]> {
-		const body = this.check(await this.request({ path: '/v1/models', method: 'GET' }));
-		const data = Array.isArray(body.data) ? (body.data as Array<{ id?: unknown; owned_by?: unknown }>) : [];
-		const autoIds = new Set(AUTO_MODELS.map((m) => m.value));
-		const listed = data
-			.filter((m) => typeof m.id === 'string' && !autoIds.has(m.id))
-			.map((m) => ({ name: String(m.id), value: String(m.id), ...(m.owned_by ? { description: `by ${String(m.owned_by)}` } : {}) }));
-		return [...AUTO_MODELS, ...listed.sort((a, b) => a.name.localeCompare(b.name))];
+		return gatewayModelOptions(this.check(await this.request({ path: '/v1/models', method: 'GET' })));
 	}
 
 	async close(): Promise<void> {}

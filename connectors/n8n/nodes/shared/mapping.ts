@@ -83,13 +83,6 @@ export class ParameterError extends Error {
 	}
 }
 
-export const AUTO_MODELS: ReadonlyArray<{ name: string; value: string; description: string }> = [
-	{ name: 'Auto (Balanced)', value: 'auto', description: 'Let Switchyard pick: balance of cost, speed and quality (or the Prefer option)' },
-	{ name: 'Auto: Cheapest', value: 'auto:cost', description: 'The cheapest capable model' },
-	{ name: 'Auto: Fastest', value: 'auto:latency', description: 'The model expected to answer first' },
-	{ name: 'Auto: Best Quality', value: 'auto:quality', description: 'The highest-quality capable model' },
-];
-
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 
 /** "a, b" or ["a","b"] -> ["a","b"], blanks dropped. */
