@@ -49,6 +49,12 @@ export function formatPlan(plan: Plan, request: RoutedChatRequest): string[] {
   return lines;
 }
 
+/** Why nothing was chosen: the plan's reason and every exclusion. */
+function noRouteReason(plan: Plan): string {
+  const excluded = plan.excluded.map((x) => `${x.key}: ${x.reason}`);
+  return [plan.reason, ...excluded].filter(Boolean).join('; ');
+}
+
 function buildRequest(prompt: string, flags: RouteFlags): RoutedChatRequest {
   const routing: NonNullable<RoutedChatRequest['routing']> = {};
   if (flags.prefer !== undefined) {
@@ -92,6 +98,10 @@ export function registerRouteCommand(program: Command, io: CliIo): Command {
           else {
             io.out(`Providers: ${built.providers.join(', ') || 'none'}${built.mode === 'configured' ? '' : ` (${built.mode} mode)`}`);
             for (const line of formatPlan(plan, request)) io.out(line);
+          }
+          if (plan.candidates.length === 0) {
+            io.err(`switchyard: no model can take this request: ${noRouteReason(plan)}`);
+            process.exitCode = 1;
           }
         } finally {
           await built.switchyard.close();

@@ -16,6 +16,13 @@ export interface ChatObservation {
   durationMs: number;
 }
 
+/** Statuses the gateway answers chat requests with; any other becomes its class ("4xx"), keeping the label set bounded. */
+const KNOWN_STATUSES = new Set([200, 400, 401, 403, 404, 408, 413, 415, 422, 429, 499, 500, 502, 503, 504]);
+
+export function statusLabel(status: number): string {
+  return KNOWN_STATUSES.has(status) ? String(status) : `${Math.floor(status / 100)}xx`;
+}
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
@@ -25,7 +32,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'model' | 'provider' | 'status' | 'stream'>;
-  private readonly duration: Histogram<'model' | 'provider' | 'stream'>;
+  private readonly duration: Histogram<'model' | 'provider' | 'status' | 'stream'>;
   private readonly ttft: Histogram<'model' | 'provider'>;
   private readonly tokens: Counter<'model' | 'provider' | 'type'>;
   private readonly cost: Counter<'model' | 'provider'>;
@@ -39,7 +46,7 @@ export class Metrics {
   constructor(opts: { circuits?: () => CircuitState[]; defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'switchyard_chat_requests_total', help: 'Chat completion requests by answering model, provider and HTTP status.', labelNames: ['model', 'provider', 'status', 'stream'], registers });
-    this.duration = new Histogram({ name: 'switchyard_chat_duration_seconds', help: 'Total time of a chat completion, fallbacks included.', labelNames: ['model', 'provider', 'stream'], buckets: LATENCY_BUCKETS, registers });
+    this.duration = new Histogram({ name: 'switchyard_chat_duration_seconds', help: 'Total time of a chat completion, fallbacks included, by answering model, provider and HTTP status.', labelNames: ['model', 'provider', 'status', 'stream'], buckets: LATENCY_BUCKETS, registers });
     this.ttft = new Histogram({ name: 'switchyard_chat_ttft_seconds', help: 'Time to the first token of the answering upstream.', labelNames: ['model', 'provider'], buckets: LATENCY_BUCKETS, registers });
     this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens by model, provider and type (prompt, completion).', labelNames: ['model', 'provider', 'type'], registers });
     this.cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD, from the usage providers reported.', labelNames: ['model', 'provider'], registers });
@@ -89,8 +96,9 @@ export class Metrics {
     const model = o.story?.model ?? 'none';
     const provider = o.story?.provider ?? 'none';
     const stream = o.stream ? 'true' : 'false';
-    this.counter(`r|${model}|${provider}|${o.status}|${stream}`, () => this.requests.labels(model, provider, String(o.status), stream)).inc();
-    this.histogram(`d|${model}|${provider}|${stream}`, () => this.duration.labels(model, provider, stream)).observe(o.durationMs / 1000);
+    const status = statusLabel(o.status);
+    this.counter(`r|${model}|${provider}|${status}|${stream}`, () => this.requests.labels(model, provider, status, stream)).inc();
+    this.histogram(`d|${model}|${provider}|${status}|${stream}`, () => this.duration.labels(model, provider, status, stream)).observe(o.durationMs / 1000);
     const story = o.story;
     if (!story) return;
     if (story.ttftMs !== undefined) this.histogram(`t|${model}|${provider}`, () => this.ttft.labels(model, provider)).observe(story.ttftMs / 1000);

@@ -1,6 +1,7 @@
 import type { Switchyard } from '../core/gateway';
 import { createSwitchyard, type RoutingSwitchyard } from '../core/routing/switchyard';
-import { createDemoAdapter } from '../providers/demo';
+import { ModelOverrideSchema, type ModelOverride } from '../core/config';
+import { createDemoAdapter, DEMO_MODELS } from '../providers/demo';
 import { resolveProviders, type ProviderRuntime } from '../providers/registry';
 import { ConfigError, type ServerConfig } from './config';
 import { resolveEffectiveConfig, type DefaultsOptions, type ProviderMode } from './defaults';
@@ -40,12 +41,39 @@ export async function buildSwitchyard(config: ServerConfig, opts: BuildOptions =
         r.adapter = createDemoAdapter({ name: r.name, failureRate: server.demo.failure_rate, latencyScale: server.demo.latency_scale, seed: server.demo.seed });
       }
     }
-    switchyard = createSwitchyard(core, { env, runtimes });
+    const demoPriors = demoLatencyPriors(runtimes, core.models, server.demo.latency_scale);
+    switchyard = createSwitchyard({ ...core, models: [...core.models, ...demoPriors] }, { env, runtimes });
   } catch (err) {
     throw new ConfigError('configuration', [(err as Error).message]);
   }
   switchyard.on('failure', (f) => rememberAttempts(f.error, f.attempts));
   return { switchyard, mode: effective.mode, notes: effective.notes, providers: runtimes.map((r) => r.name), runtimes };
+}
+
+/** Fastest prior the catalog accepts (it wants positive numbers) when latency_scale is 0. */
+const INSTANT = { ttft_ms: 1, tokens_per_second: 1_000_000 };
+
+/**
+ * The demo models' latency priors scaled like their simulated delays (server.demo.latency_scale),
+ * so plans and `route --explain` estimate what the demo really takes. Appended after the user's
+ * models (their indices stay those of the config file); a latency_prior the user set wins.
+ */
+function demoLatencyPriors(runtimes: ProviderRuntime[], configured: ModelOverride[], scale: number): ModelOverride[] {
+  const userSet = new Set(configured.filter((m) => m.latency_prior).map((m) => m.key));
+  const priors: ModelOverride[] = [];
+  for (const r of runtimes) {
+    if (r.type !== 'demo') continue;
+    for (const [id, profile] of Object.entries(DEMO_MODELS)) {
+      const key = `${r.name}/${id}`;
+      if (userSet.has(key)) continue;
+      const latency_prior =
+        scale > 0
+          ? { ttft_ms: Math.max(INSTANT.ttft_ms, profile.ttftMs * scale), tokens_per_second: Math.min(INSTANT.tokens_per_second, profile.tokensPerSecond / scale) }
+          : INSTANT;
+      priors.push(ModelOverrideSchema.parse({ key, latency_prior }));
+    }
+  }
+  return priors;
 }
 
 /** Circuit states for /metrics, when the Switchyard exposes its health. */

@@ -82,6 +82,33 @@ describe('switchyard CLI', () => {
     expect(process.exitCode).toBe(1);
   });
 
+  it('route exits 1 with the reason when no model can take the request', async () => {
+    writeConfig();
+    const text = await run(['route', '--explain', 'hi', '--model', 'nope/x']);
+    expect(text).toContain('Chosen:  nothing');
+    expect(process.exitCode).toBe(1);
+    expect(err.join('\n')).toMatch(/^switchyard: no model can take this request: .*nope\/x: /);
+  });
+
+  it('route scales the demo models\' latency estimates by server.demo.latency_scale; a configured prior wins', async () => {
+    const plan = async (scale: number, models: string[] = []) => {
+      const file = join(dir, `scale-${scale}.yaml`);
+      writeFileSync(file, ['server:', `  demo: { latency_scale: ${scale} }`, 'providers:', '  demo:', '    type: demo', ...models].join('\n'));
+      out.length = 0;
+      const json = JSON.parse(await run(['route', 'hello', '--json', '--config', file])) as { candidates: Array<{ key: string; expectedLatencyMs: number }> };
+      return new Map(json.candidates.map((c) => [c.key, c.expectedLatencyMs]));
+    };
+    const real = await plan(1);
+    const fast = await plan(0.01, ['models:', '  - { key: demo/pro, latency_prior: { ttft_ms: 7, tokens_per_second: 1000 } }']);
+    // Estimates are whole milliseconds.
+    const near = (a: number | undefined, b: number) => expect(Math.abs(a! - b)).toBeLessThanOrEqual(1);
+    near(fast.get('demo/mini'), real.get('demo/mini')! * 0.01);
+    near(fast.get('demo/standard'), real.get('demo/standard')! * 0.01);
+    const outputTokens = ((real.get('demo/pro')! - 900) / 1000) * 50;
+    near(fast.get('demo/pro'), 7 + outputTokens);
+    expect((await plan(0)).get('demo/mini')).toBeLessThanOrEqual(2);
+  });
+
   it('doctor reports config, which keys are present (never their values) and reachability', async () => {
     writeFileSync(
       join(dir, 'switchyard.yaml'),

@@ -14,7 +14,8 @@ export function healthRouter(holder: SwitchyardHolder, state: HealthState): Rout
   });
   router.get('/readyz', (_req, res) => {
     const models = holder.current.models().length;
-    if (state.draining) res.status(503).json({ status: 'draining', models });
+    // Probes on connections kept alive through the drain learn it, then let the connection go.
+    if (state.draining) res.status(503).set('connection', 'close').json({ status: 'draining', models });
     else if (models === 0) res.status(503).json({ status: 'no_models', models });
     else res.json({ status: 'ready', models });
   });
