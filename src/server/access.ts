@@ -185,10 +185,13 @@ function checkBudget(
 ): void {
   if (budget === null || (spent < budget && spent + estimate <= budget)) return;
   const seconds = Math.max(1, Math.ceil((resetsAt - now) / 1000));
+  const state =
+    spent >= budget
+      ? `is used up: ${usd(spent)} spent or reserved`
+      : `has ${usd(budget - spent)} left, and this request is estimated at ${usd(estimate)} (choose a cheaper model or raise the budget)`;
   throw new GatewayError(
     429,
-    `The ${period} budget of ${usd(budget)} for API key '${key.name}' (${key.id}) is used up: ${usd(spent)} spent or reserved, ` +
-      `and this request is estimated at ${usd(estimate)}. It resets at ${new Date(resetsAt).toISOString()}.`,
+    `The ${period} budget of ${usd(budget)} for API key '${key.name}' (${key.id}) ${state}. It resets at ${new Date(resetsAt).toISOString()}.`,
     { type: 'budget_exceeded', code: 'insufficient_quota', headers: { 'retry-after': String(seconds) } },
   );
 }

@@ -162,7 +162,7 @@ describe('access control', () => {
       const err = thrown(() => access.admit(ctx(), { model: 'm', estimatedCostUsd: 0.5 }));
       expect(err).toMatchObject({ status: 429, type: 'budget_exceeded', code: 'insufficient_quota' });
       expect(err.message).toMatch(/daily budget of \$1\.00/);
-      expect(err.message).toMatch(/\$0\.6000 spent or reserved/);
+      expect(err.message).toMatch(/has \$0\.4000 left, and this request is estimated at \$0\.5000/);
       expect(err.message).toContain('resets at 2026-11-23T00:00:00.000Z');
       expect(err.headers['retry-after']).toBe(String(12 * 3600));
 
@@ -178,7 +178,9 @@ describe('access control', () => {
       const c = ctx();
       access.admit(c, { model: 'm', estimatedCostUsd: 0.2 });
       access.settle(c, 1);
-      expect(thrown(() => access.admit(ctx(), { model: 'm', estimatedCostUsd: 0 })).code).toBe('insufficient_quota');
+      const err = thrown(() => access.admit(ctx(), { model: 'm', estimatedCostUsd: 0 }));
+      expect(err.code).toBe('insufficient_quota');
+      expect(err.message).toMatch(/is used up: \$1\.00 spent or reserved/);
     });
 
     it('resets the daily budget at UTC midnight and the monthly one on the 1st', () => {
