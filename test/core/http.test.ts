@@ -1,10 +1,15 @@
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { buildSync } from 'esbuild';
 import { OpenAIAdapter } from '../../src/providers/openai';
 import { CallerAbortError, closeUpstreamPools } from '../../src/core/http';
+import { createSwitchyard } from '../../src/core/routing/switchyard';
 import { collect, fixtureJson, fixtureText } from '../helpers/fixtures';
 
-/** The real transport (undici pool, no nock) against an emulator on 127.0.0.1. */
+/** The real transport (node:http keep-alive pool) against an emulator on 127.0.0.1. */
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let handler: Handler = () => undefined;
 let server: Server;
@@ -32,6 +37,36 @@ const adapter = new OpenAIAdapter();
 const req = { model: 'gpt-4.1-mini', messages: [{ role: 'user' as const, content: 'Hi' }] };
 const ctx = () => ({ credentials: { apiKey: 'sk-local', baseUrl } });
 
+/**
+ * Runs `calls` sequential calls of the OpenAI adapter in a fresh node process. nock, once any test
+ * file of this jest worker loaded it, hands every http.request a throwaway agent, so connection
+ * reuse can only be observed outside the worker.
+ */
+async function callsInFreshProcess(mode: 'json' | 'stream', calls: number, pauseMs = 0): Promise<void> {
+  const src = join(__dirname, '..', '..', 'src');
+  const entry = `
+    import { OpenAIAdapter } from ${JSON.stringify(join(src, 'providers', 'openai'))};
+    import { closeUpstreamPools } from ${JSON.stringify(join(src, 'core', 'http'))};
+    const [baseUrl, mode, calls, pauseMs] = process.argv.slice(2);
+    const adapter = new OpenAIAdapter();
+    const req = { model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'Hi' }] };
+    (async () => {
+      for (let i = 0; i < Number(calls); i++) {
+        if (mode === 'json') await adapter.complete(req, { credentials: { baseUrl } });
+        else for await (const _ of adapter.stream(req, { credentials: { baseUrl } })) void _;
+        await new Promise((r) => setTimeout(r, Number(pauseMs)));
+      }
+      await closeUpstreamPools();
+    })().catch((err) => { console.error(err); process.exitCode = 1; });`;
+  const bundle = buildSync({ stdin: { contents: entry, resolveDir: src, loader: 'ts' }, bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
+  const child = spawn(process.execPath, ['-', baseUrl, mode, String(calls), String(pauseMs)], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdin.end(bundle.outputFiles[0]!.text);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+}
+
 describe('HTTP transport over real sockets', () => {
   it('reuses keep-alive connections for sequential calls', async () => {
     sockets.clear();
@@ -39,9 +74,60 @@ describe('HTTP transport over real sockets', () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(fixtureJson('openai/chat-basic.json')));
     };
-    for (let i = 0; i < 10; i++) await adapter.complete(req, ctx());
-    // undici may open a second socket while the first is being released; never one per call.
+    await callsInFreshProcess('json', 10);
+    // A second socket may open while the first is being released; never one per call.
     expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps the connection of a stream whose body ends a moment after [DONE]', async () => {
+    sockets.clear();
+    const transcript = fixtureText('openai/stream-basic.sse');
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(transcript);
+      // The end of the chunked body leaves after the reader has seen [DONE].
+      setTimeout(() => res.end(), 20);
+    };
+    // The next call starts once the previous body has ended: closing at [DONE] would open 5 sockets.
+    await callsInFreshProcess('stream', 5, 60);
+    expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+
+  it('closes a stream that fails mid-answer at once when the router ends the attempt', async () => {
+    closedRequests.length = 0;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"gpt-4.1-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\n');
+      res.write('data: {not json\n\n');
+      // then nothing: only closing the connection ends this request
+    };
+    const sy = createSwitchyard({ providers: { openai: { type: 'openai', api_key: 'sk-local', base_url: baseUrl } } }, { env: {} });
+    const routed = await sy.stream({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'Hi' }] });
+    await expect(collect(routed.chunks)).rejects.toMatchObject({ partial: true, message: expect.stringContaining('invalid stream event') });
+    // Well before the drain delay a stream left after its last event gets.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closedRequests).toContain('/v1/chat/completions');
+    await sy.close();
+  });
+
+  it('reads gzip-compressed answers', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(JSON.stringify(fixtureJson('openai/chat-basic.json'))));
+    };
+    const response = await adapter.complete(req, ctx());
+    expect(response.choices[0]?.message.content).toBe((fixtureJson('openai/chat-basic.json') as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content);
+  });
+
+  it('closes the upstream request when the caller aborts before the answer starts', async () => {
+    closedRequests.length = 0;
+    handler = () => undefined; // never answers
+    const controller = new AbortController();
+    const pending = adapter.complete(req, { ...ctx(), signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeInstanceOf(CallerAbortError);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closedRequests).toContain('/v1/chat/completions');
   });
 
   it('streams SSE written in small pieces', async () => {

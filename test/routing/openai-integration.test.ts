@@ -77,7 +77,8 @@ describe('routing through the real OpenAI-compatible adapters (nock)', () => {
 
   it('a connection reset falls back to the next candidate', async () => {
     sy = gateway();
-    nock(OPENAI).post('/chat/completions').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+    // An Error, as a real reset is: nock drops plain-object errors on http.request.
+    nock(OPENAI).post('/chat/completions').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     nock(GROQ).post('/chat/completions').reply(200, fixtureJson('openai/chat-basic.json'));
     const { story } = await sy.chat(ask);
     expect(story.model).toBe(GROQ_MODEL);

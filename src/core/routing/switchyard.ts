@@ -1,6 +1,6 @@
 import { mathRandom, systemClock, type Clock, type Random } from '../clock';
 import { CoreConfigSchema, type CoreConfig, type CoreConfigInput } from '../config';
-import { GatewayError, formatPath, validationError } from '../errors';
+import { GatewayError, formatPath } from '../errors';
 import type { Switchyard } from '../gateway';
 import type { ChatChunk } from '../schema';
 import { resolveProviders, type ProviderRuntime } from '../../providers/registry';
@@ -17,8 +17,8 @@ import { plan as planRoute } from './plan';
 import { compileRules } from './rules';
 import { buildStory, planSummary } from './story';
 import { executeStream } from './stream';
+import { isOpenAIFamily, preloadTokenizer } from './tokens';
 import {
-  RoutedChatRequestSchema,
   type CallOptions,
   type Catalog,
   type CatalogModel,
@@ -28,6 +28,7 @@ import {
   type RoutedCompletion,
   type RoutedStream,
 } from './types';
+import { validRoutedRequest } from './validate';
 
 export interface SwitchyardDeps {
   /** Where provider keys and base URLs are read from (default: process.env). */
@@ -61,13 +62,13 @@ function parseConfig(input: CoreConfigInput | CoreConfig): CoreConfig {
 
 /** Validates a request; `stream` says which call it is for (chat() ignores a stray `stream: true`). */
 function parseRequest(input: RoutedChatRequest, stream: boolean | undefined): RoutedChatRequest {
-  const result = RoutedChatRequestSchema.safeParse(stream ? { ...input, stream: true } : input);
-  if (!result.success) throw validationError(result.error);
-  if (stream === false && (result.data.stream || result.data.stream_options)) {
-    const { stream: _stream, stream_options: _options, ...rest } = result.data;
+  const request = validRoutedRequest(input);
+  if (stream && request.stream !== true) return { ...request, stream: true };
+  if (stream === false && (request.stream || request.stream_options)) {
+    const { stream: _stream, stream_options: _options, ...rest } = request;
     return rest;
   }
-  return result.data;
+  return request;
 }
 
 function catalogFor(config: CoreConfig, runtimes: ProviderRuntime[], given?: Catalog): Catalog {
@@ -104,6 +105,8 @@ class SwitchyardImpl implements RoutingSwitchyard {
       random: deps.random ?? mathRandom,
     };
     this.cache = new ResponseCache(config.cache, clock);
+    // Plans price OpenAI-family models with the real tokenizer: load it now rather than on a request.
+    if (this.engine.catalog.models.some(isOpenAIFamily)) preloadTokenizer();
   }
 
   on<E extends keyof SwitchyardEvents>(event: E, listener: SwitchyardEvents[E]): () => void {

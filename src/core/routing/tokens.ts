@@ -1,4 +1,3 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatMessage } from '../schema';
 import type { CatalogModel, RoutedChatRequest } from './types';
 
@@ -15,15 +14,18 @@ import type { CatalogModel, RoutedChatRequest } from './types';
  *   detail; other providers range from ~260 (Gemini) to ~1,600 (Claude at 1092x1092), so 1,000 is used.
  * - Very long texts are tokenized only up to EXACT_TOKENIZE_MAX_CHARS and the count is scaled by length,
  *   which keeps the cost bounded (a megabyte prompt would otherwise take tens of milliseconds).
+ * - The o200k count is computed only when an OpenAI-family model asks for it, and the tokenizer is
+ *   loaded on first use (its tables take ~200 ms and ~45 MB of heap): `preloadTokenizer()` loads it
+ *   up front when the catalog has such models, so that no request pays the load.
  */
 
 export interface TokenEstimate {
-  /** o200k_base count (OpenAI-family models). */
-  openai: number;
+  /** o200k_base count (OpenAI-family models); computed on first read. */
+  readonly openai: number;
   /** Character-based estimate (all other models). */
-  generic: number;
+  readonly generic: number;
   /** Number of image parts in the request. */
-  images: number;
+  readonly images: number;
 }
 
 export const GENERIC_CHARS_PER_TOKEN = 3.5;
@@ -50,10 +52,47 @@ export function isOpenAIFamily(model: CatalogModel): boolean {
   return openai;
 }
 
+type CountTokens = (text: string) => number;
+let o200k: CountTokens | undefined;
+
+/** Loads the o200k_base tokenizer now (servers whose catalog has OpenAI-family models). */
+export function preloadTokenizer(): void {
+  // A plain require so that bundles (n8n, Zapier) include it and only using it loads it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  o200k ??= (require('gpt-tokenizer/encoding/o200k_base') as typeof import('gpt-tokenizer/encoding/o200k_base')).countTokens;
+}
+
+/** True once the tokenizer is loaded (diagnostics, tests). */
+export function tokenizerLoaded(): boolean {
+  return o200k !== undefined;
+}
+
 function countO200k(text: string): number {
+  preloadTokenizer();
+  const countTokens = o200k as CountTokens;
   if (text.length <= EXACT_TOKENIZE_MAX_CHARS) return countTokens(text);
   const sampled = countTokens(text.slice(0, EXACT_TOKENIZE_MAX_CHARS));
   return Math.ceil((sampled * text.length) / EXACT_TOKENIZE_MAX_CHARS);
+}
+
+class Estimate implements TokenEstimate {
+  private exact?: number;
+
+  constructor(
+    /** The prompt's texts (the request's own strings): joined only if the o200k count is asked for. */
+    private texts: string[],
+    private readonly openaiExtra: number,
+    readonly generic: number,
+    readonly images: number,
+  ) {}
+
+  get openai(): number {
+    if (this.exact === undefined) {
+      this.exact = countO200k(this.texts.join('\n')) + this.openaiExtra;
+      this.texts = [];
+    }
+    return this.exact;
+  }
 }
 
 /** Appends the text parts of a message's content to `texts`. */
@@ -93,18 +132,15 @@ export function estimateTokens(request: RoutedChatRequest): TokenEstimate {
   }
   if (request.tools?.length) texts.push(JSON.stringify(request.tools));
   if (request.response_format?.type === 'json_schema') texts.push(JSON.stringify(request.response_format.json_schema));
-  const text = texts.join('\n');
+  // The length of texts.join('\n'), without building it.
+  const chars = texts.reduce((n, t) => n + t.length, Math.max(0, texts.length - 1));
   const messages = request.messages.length;
-  const estimate: TokenEstimate = {
-    openai:
-      countO200k(text) +
-      messages * OPENAI_TOKENS_PER_MESSAGE +
-      OPENAI_REPLY_PRIMING_TOKENS +
-      lowDetail * OPENAI_IMAGE_TOKENS_LOW +
-      (images - lowDetail) * OPENAI_IMAGE_TOKENS,
-    generic: Math.ceil(text.length / GENERIC_CHARS_PER_TOKEN) + messages * GENERIC_TOKENS_PER_MESSAGE + images * GENERIC_IMAGE_TOKENS,
+  const estimate = new Estimate(
+    texts,
+    messages * OPENAI_TOKENS_PER_MESSAGE + OPENAI_REPLY_PRIMING_TOKENS + lowDetail * OPENAI_IMAGE_TOKENS_LOW + (images - lowDetail) * OPENAI_IMAGE_TOKENS,
+    Math.ceil(chars / GENERIC_CHARS_PER_TOKEN) + messages * GENERIC_TOKENS_PER_MESSAGE + images * GENERIC_IMAGE_TOKENS,
     images,
-  };
+  );
   estimates.set(request, estimate);
   return estimate;
 }

@@ -3,14 +3,15 @@ import type { Request, RequestHandler, Response } from 'express';
 import { GatewayError, gatewayErrorFromProvider, ProviderError, validationError } from '../../core/errors';
 import type { Switchyard } from '../../core/gateway';
 import { CallerAbortError } from '../../core/http';
-import { RoutedChatRequestSchema, RoutingOptionsSchema, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
+import { RoutingOptionsSchema, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
+import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
 import { keyIdOf, type AccessControl, type KeyContext } from '../access';
 import type { SwitchyardHolder } from '../holder';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { usageRowFromError, usageRowFromStory, type UsageStore } from '../store';
-import { drained, endWithDone, endWithError, startEventStream, writeComment, writeEvent } from '../sse';
+import { EventStream } from '../sse';
 import { attemptJson, attemptsOf, storyHeaders, storyJson } from '../story';
 
 export interface ChatDeps {
@@ -32,6 +33,8 @@ interface Outcome {
   error?: GatewayError;
   attempts?: number;
   completion?: string;
+  /** The event stream, once a streamed answer started. */
+  events?: EventStream;
 }
 
 const ROUTE_HEADER = 'x-switchyard-route';
@@ -55,9 +58,8 @@ export function parseChatRequest(body: unknown, headers: IncomingHttpHeaders): R
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new GatewayError(400, 'The request body must be a JSON object (content-type: application/json).', { code: 'invalid_body' });
   }
-  const result = RoutedChatRequestSchema.safeParse(body);
-  if (!result.success) throw validationError(result.error);
-  const request = result.data;
+  // Validated once here: the routing core takes the result as it is.
+  const request = parseRoutedRequest(body);
   const fromHeader = parseRouteHeader(headers[ROUTE_HEADER]);
   if (fromHeader) request.routing = { ...fromHeader, ...request.routing };
   return request;
@@ -113,7 +115,8 @@ function usageChunk(last: ChatChunk | undefined, story: RouteStory): ChatChunk |
 
 async function streamChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome, keepText: boolean): Promise<void> {
   const routed = await switchyard.stream(request, { signal });
-  startEventStream(res, { 'x-switchyard-model': routed.model, 'x-switchyard-provider': routed.provider });
+  const events = new EventStream(res, { 'x-switchyard-model': routed.model, 'x-switchyard-provider': routed.provider });
+  out.events = events;
   const includeUsage = request.stream_options?.include_usage === true;
   let heldUsage: ChatChunk | undefined;
   let last: ChatChunk | undefined;
@@ -127,7 +130,7 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
       }
       last = chunk;
       if (keepText) text += chunk.choices[0]?.delta.content ?? '';
-      if (!writeEvent(res, JSON.stringify(chunk))) await drained(res);
+      if (!events.event(JSON.stringify(chunk))) await events.drained();
     }
   } catch (err) {
     // The story resolves however the stream ended: usage and cost of what was sent still count.
@@ -141,10 +144,10 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
   const json = storyJson(story);
   if (includeUsage) {
     const final = heldUsage ?? usageChunk(last, story);
-    if (final) writeEvent(res, JSON.stringify({ ...final, switchyard: json }));
+    if (final) events.event(JSON.stringify({ ...final, switchyard: json }));
   }
-  writeComment(res, `switchyard ${JSON.stringify(json)}`);
-  endWithDone(res);
+  events.comment(`switchyard ${JSON.stringify(json)}`);
+  events.done();
 }
 
 /** Answers with the error: a JSON error before the stream began, an error event after. */
@@ -161,8 +164,12 @@ function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger): 
   }
   const body: Record<string, unknown> = { ...error.toBody() };
   if (attempts?.length) body.switchyard = { attempts: attempts.map(attemptJson) };
+  if (out.events) {
+    out.events.fail(body);
+    return;
+  }
   if (res.headersSent) {
-    endWithError(res, body);
+    res.end();
     return;
   }
   const headers: Record<string, string> = { ...error.headers };

@@ -52,6 +52,15 @@ export const UsageRowSchema = z.object({
 export type UsageRow = z.infer<typeof UsageRowSchema>;
 export type UsageRowInput = z.input<typeof UsageRowSchema>;
 
+/** Rows usageRowFromStory/usageRowFromError built (and validated): record() takes them without a second zod pass. */
+const validatedRows = new WeakSet<UsageRow>();
+
+function validatedRow(input: UsageRowInput): UsageRow {
+  const row = UsageRowSchema.parse(input);
+  validatedRows.add(row);
+  return row;
+}
+
 export const GroupBySchema = z.enum(['model', 'provider', 'key', 'day']);
 export type GroupBy = z.infer<typeof GroupBySchema>;
 
@@ -205,7 +214,7 @@ export function createUsageStore(db: Database.Database, opts: UsageStoreOptions)
   return {
     record(input) {
       if (closed) throw new Error('The usage store is closed; this row would be lost.');
-      const row = UsageRowSchema.parse(input);
+      const row = validatedRows.has(input as UsageRow) ? (input as UsageRow) : UsageRowSchema.parse(input);
       if (!opts.logPrompts) {
         row.prompt = null;
         row.completion = null;
@@ -384,7 +393,7 @@ export interface UsageExtra {
 
 /** The usage row of a routed call that produced an answer. */
 export function usageRowFromStory(story: RouteStory, extra: UsageExtra = {}): UsageRow {
-  return UsageRowSchema.parse({
+  return validatedRow({
     time: extra.time ?? Math.max(0, Math.round(Date.now() - story.latencyMs)),
     key_id: extra.key_id ?? null,
     requested_model: story.requestedModel,
@@ -411,7 +420,7 @@ export function usageRowFromError(
   err: GatewayError,
   extra: UsageExtra & { requested_model: string; latency_ms: number; attempts?: number },
 ): UsageRow {
-  return UsageRowSchema.parse({
+  return validatedRow({
     time: extra.time ?? Math.max(0, Math.round(Date.now() - extra.latency_ms)),
     key_id: extra.key_id ?? null,
     requested_model: extra.requested_model,
