@@ -106,6 +106,10 @@ describe('gateway app (fake Switchyard, real socket, OpenAI SDK client)', () => 
     const notJson = await postJson(`${served.url}/v1/chat/completions`, hello, { 'x-switchyard-route': 'prefer=cost' });
     expect(notJson.status).toBe(400);
     expect((await errorJson(notJson)).error).toMatchObject({ param: 'x-switchyard-route', code: 'invalid_header' });
+    for (const value of ['"cost"', '[]', 'null']) {
+      const notObject = await postJson(`${served.url}/v1/chat/completions`, hello, { 'x-switchyard-route': value });
+      expect((await errorJson(notObject)).error).toMatchObject({ param: 'x-switchyard-route', code: 'invalid_header' });
+    }
   });
 
   it('answers malformed JSON with 400 and an oversized body with 413', async () => {
@@ -199,7 +203,7 @@ describe('gateway app (fake Switchyard, real socket, OpenAI SDK client)', () => 
         yield chunk({ role: 'assistant', content: 'first' });
         await new Promise((_, reject) => opts.signal!.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
       }
-      return { model: 'fake/small', provider: 'fake', chunks: forever(), story: Promise.resolve(makeStory({ requestedModel: req.model })) };
+      return { model: 'fake/small', provider: 'fake', attempts: 1, cached: false, chunks: forever(), story: Promise.resolve(makeStory({ requestedModel: req.model })) };
     };
     const controller = new AbortController();
     const stream = await served.client.chat.completions.create({ ...hello, stream: true }, { signal: controller.signal });
@@ -285,6 +289,14 @@ describe('gateway app with keys, usage and limits wired in', () => {
     const routed = fake.requests.at(-1)!;
     expect(routed).toMatchObject({ model: 'fake/small', models: ['fake/small'] });
     expect(routed.routing?.fallback_models).toBeUndefined();
+  });
+
+  it('reports the model the caller asked for even when a key narrows routing', async () => {
+    const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
+    const res = await postJson(`${served.url}/v1/chat/completions`, { ...hello, model: 'auto' }, { authorization: `Bearer ${key}` });
+    expect(res.status).toBe(200);
+    expect(fake.requests.at(-1)!.model).toBe('fake/small');
+    expect(((await res.json()) as { switchyard: { requested_model: string } }).switchyard.requested_model).toBe('auto');
   });
 
   it('asks for a key on /v1/models once keys exist, and lists only the models a key may use', async () => {

@@ -89,6 +89,17 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect(story.attempts.map((a) => `${a.model}:${a.outcome}`)).toEqual(['up/fast:overloaded', 'up/backup:ok']);
   });
 
+  it('streams with the attempts and cache headers known when the stream starts', async () => {
+    upstream.behaviour = (m) => (m === 'fast' ? { kind: 'status', status: 503 } : { kind: 'ok', text: 'from backup' });
+    const { data, response } = await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }], stream: true }).withResponse();
+    let text = '';
+    for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toBe('from backup');
+    expect(response.headers.get('x-switchyard-model')).toBe('up/backup');
+    expect(response.headers.get('x-switchyard-attempts')).toBe('2');
+    expect(response.headers.get('x-switchyard-cache')).toBe('miss');
+  });
+
   it('answers 502 with every attempt listed when all candidates fail, and 429 with Retry-After for rate limits', async () => {
     upstream.behaviour = () => ({ kind: 'status', status: 500 });
     const res = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }] });

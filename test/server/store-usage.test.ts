@@ -339,7 +339,7 @@ describe('usageRowFromStory / usageRowFromError', () => {
       model: 'anthropic/claude-haiku',
       provider: 'anthropic',
       attempts: 3,
-      fallbacks: 2,
+      fallbacks: 1, // a retry on gpt-4.1-mini, then one fallback to claude-haiku
       prompt_tokens: 120,
       completion_tokens: 30,
       cost_usd: 0.0042,

@@ -150,5 +150,5 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
     }
   }
 
-  return { model: handle.model.key, provider: handle.model.provider, chunks: relay(), story };
+  return { model: handle.model.key, provider: handle.model.provider, attempts: call.attempts.length + 1, cached: false, chunks: relay(), story };
 }

@@ -273,7 +273,7 @@ class SwitchyardImpl implements RoutingSwitchyard {
     async function* replayChunks(): AsyncGenerator<ChatChunk> {
       yield* chunks;
     }
-    return { model: hit.model, provider: hit.provider, chunks: replayChunks(), story: Promise.resolve({ ...story, ttftMs: story.latencyMs }) };
+    return { model: hit.model, provider: hit.provider, attempts: 0, cached: true, chunks: replayChunks(), story: Promise.resolve({ ...story, ttftMs: story.latencyMs }) };
   }
 
   private reportFailure(request: RoutedChatRequest, call: CallState, err: unknown): void {

@@ -150,6 +150,9 @@ export interface RoutedCompletion {
 export interface RoutedStream {
   model: string;
   provider: string;
+  /** Upstream attempts so far, the one streaming included (0 for a cache hit). */
+  attempts: number;
+  cached: boolean;
   chunks: AsyncIterable<ChatChunk>;
   /** Resolves when the stream has ended, with the final story (usage, cost). */
   story: Promise<RouteStory>;

@@ -6,7 +6,7 @@ import { CallerAbortError } from '../../core/http';
 import { RoutingOptionsSchema, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
 import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
-import { keyIdOf, type AccessControl, type KeyContext } from '../access';
+import { isModelAllowed, keyIdOf, type AccessControl, type KeyContext } from '../access';
 import type { SwitchyardHolder } from '../holder';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -35,6 +35,13 @@ interface Outcome {
   completion?: string;
   /** The event stream, once a streamed answer started. */
   events?: EventStream;
+  /** What the caller asked for, before a key's allow-list narrowed the request. */
+  requestedModel?: string;
+}
+
+/** The story as the caller sees it: with the model it asked for, not the narrowed one. */
+function callerStory(story: RouteStory, out: Outcome): RouteStory {
+  return out.requestedModel === undefined || out.requestedModel === story.requestedModel ? story : { ...story, requestedModel: out.requestedModel };
 }
 
 const ROUTE_HEADER = 'x-switchyard-route';
@@ -46,6 +53,9 @@ function parseRouteHeader(value: string | string[] | undefined): RoutedChatReque
   try {
     json = JSON.parse(text);
   } catch {
+    throw new GatewayError(400, `Invalid ${ROUTE_HEADER} header: it must be a JSON object, e.g. {"prefer":"cost"}`, { param: ROUTE_HEADER, code: 'invalid_header' });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new GatewayError(400, `Invalid ${ROUTE_HEADER} header: it must be a JSON object, e.g. {"prefer":"cost"}`, { param: ROUTE_HEADER, code: 'invalid_header' });
   }
   const result = RoutingOptionsSchema.safeParse(json);
@@ -77,7 +87,9 @@ function admit(access: AccessControl | undefined, key: KeyContext | undefined, s
   if (!access || !key?.key) return;
   const plan = switchyard.plan(request);
   const candidates = plan.candidates.map((c) => c.key);
-  const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: plan.candidates[0]?.expectedCostUsd ?? 0 });
+  // Priced on the first model this key may use: an allow-list never pays for a model it cannot reach.
+  const first = plan.candidates.find((c) => isModelAllowed(key.key!.allowed_models, c.key)) ?? plan.candidates[0];
+  const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: first?.expectedCostUsd ?? 0 });
   if (admission.models) restrictTo(request, admission.models);
 }
 
@@ -100,7 +112,9 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
 }
 
 async function completeChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome): Promise<void> {
-  const { response, story } = await switchyard.chat(request, { signal });
+  const result = await switchyard.chat(request, { signal });
+  const { response } = result;
+  const story = callerStory(result.story, out);
   out.story = story;
   out.completion = response.choices[0]?.message.content ?? undefined;
   const body: ChatResponse & { switchyard: Record<string, unknown> } = { ...response, switchyard: storyJson(story) };
@@ -115,7 +129,12 @@ function usageChunk(last: ChatChunk | undefined, story: RouteStory): ChatChunk |
 
 async function streamChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome, keepText: boolean): Promise<void> {
   const routed = await switchyard.stream(request, { signal });
-  const events = new EventStream(res, { 'x-switchyard-model': routed.model, 'x-switchyard-provider': routed.provider });
+  const events = new EventStream(res, {
+    'x-switchyard-model': routed.model,
+    'x-switchyard-provider': routed.provider,
+    'x-switchyard-attempts': String(routed.attempts),
+    'x-switchyard-cache': routed.cached ? 'hit' : 'miss',
+  });
   out.events = events;
   const includeUsage = request.stream_options?.include_usage === true;
   let heldUsage: ChatChunk | undefined;
@@ -134,12 +153,12 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
     }
   } catch (err) {
     // The story resolves however the stream ended: usage and cost of what was sent still count.
-    out.story = await routed.story;
+    out.story = callerStory(await routed.story, out);
     out.completion = text;
     throw err;
   }
   out.completion = text;
-  const story = await routed.story;
+  const story = callerStory(await routed.story, out);
   out.story = story;
   const json = storyJson(story);
   if (includeUsage) {
@@ -248,6 +267,7 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
     try {
       key = deps.access?.authenticate(req.headers);
       request = parseChatRequest(req.body, req.headers);
+      out.requestedModel = request.model;
       admit(deps.access, key, lease.switchyard, request);
       if (request.stream) await streamChat(res, lease.switchyard, request, abort.signal, out, deps.logPrompts);
       else await completeChat(res, lease.switchyard, request, abort.signal, out);
@@ -257,7 +277,7 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       res.off('close', onClose);
       deps.holder.release(lease);
       deps.metrics.inFlight.dec();
-      const requested = request?.model ?? (typeof body?.model === 'string' ? body.model : '');
+      const requested = out.requestedModel ?? (typeof body?.model === 'string' ? body.model : '');
       finish({ deps, out, key, requested, request, startedAt, durationMs: performance.now() - t0 });
     }
   };

@@ -31,7 +31,7 @@ export const UsageRowSchema = z.object({
   model: z.string().nullable().default(null),
   provider: z.string().nullable().default(null),
   attempts: z.number().int().nonnegative(),
-  /** Attempts beyond the first (retries on the same model and fallbacks to others). */
+  /** Models tried beyond the first (retries on the same model count in `attempts` only). */
   fallbacks: z.number().int().nonnegative().default(0),
   prompt_tokens: z.number().int().nonnegative().default(0),
   completion_tokens: z.number().int().nonnegative().default(0),
@@ -400,7 +400,7 @@ export function usageRowFromStory(story: RouteStory, extra: UsageExtra = {}): Us
     model: story.model,
     provider: story.provider,
     attempts: story.attempts.length,
-    fallbacks: Math.max(0, story.attempts.length - 1),
+    fallbacks: Math.max(0, new Set(story.attempts.map((a) => a.key)).size - 1),
     prompt_tokens: story.usage?.prompt_tokens ?? 0,
     completion_tokens: story.usage?.completion_tokens ?? 0,
     cost_usd: story.costUsd,

@@ -120,5 +120,5 @@ export function streamOf(items: Array<ChatChunk | Error>, story: RouteStory): Ro
       yield item;
     }
   }
-  return { model: story.model, provider: story.provider, chunks: gen(), story: Promise.resolve(story) };
+  return { model: story.model, provider: story.provider, attempts: story.attempts.length, cached: story.cached, chunks: gen(), story: Promise.resolve(story) };
 }
