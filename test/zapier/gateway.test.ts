@@ -149,7 +149,7 @@ describe('Actions through the gateway', () => {
     const err = await rejection(appTester(generate_text.operation.perform, { authData: gatewayAuth(frugal), inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' } }));
     const payload = zapierErrorPayload(err);
     expect(payload.name).toBe('AppError');
-    expect(payload.message).toMatch(/daily budget .* is used up.*Raise the key's budget/);
+    expect(payload.message).toMatch(/daily budget .* (is used up|has \$[0-9.]+ left).*Raise the key's budget/);
     expect(payload.message).not.toContain(frugal);
   });
 
