@@ -2,16 +2,12 @@ import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workf
 import type {
 	IDataObject,
 	IExecuteFunctions,
-	ILoadOptionsFunctions,
 	INodeExecutionData,
-	INodePropertyOptions,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import type * as Tasks from '../../vendor/switchyard-tasks';
 import { switchyardClient, type CallSettings, type SwitchyardClient } from '../shared/client';
-import { switchyardApiTest } from '../shared/credentialTest';
-import { CREDENTIAL_TEST } from '../shared/credentials';
 import {
 	ParameterError,
 	buildChatBody,
@@ -28,6 +24,7 @@ import {
 	type StructuredCall,
 	routeOutput,
 } from '../shared/mapping';
+import { switchyardMethods } from '../shared/methods';
 import { switchyardProperties } from './description';
 
 /** The structured-output tasks (about 1 MB), loaded on the first Extract or Classify item, in either mode. */
@@ -65,19 +62,7 @@ export class Switchyard implements INodeType {
 		properties: switchyardProperties,
 	};
 
-	methods = {
-		loadOptions: {
-			async getModels(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const client = await switchyardClient(this);
-				try {
-					return await client.models();
-				} finally {
-					await client.close();
-				}
-			},
-		},
-		credentialTest: { [CREDENTIAL_TEST]: switchyardApiTest },
-	};
+	methods = switchyardMethods;
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

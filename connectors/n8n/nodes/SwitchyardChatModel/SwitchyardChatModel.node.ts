@@ -1,24 +1,20 @@
 import { supplyModel } from '@n8n/ai-node-sdk';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type {
-	ILoadOptionsFunctions,
-	INodePropertyOptions,
 	INodeType,
 	INodeTypeDescription,
 	ISupplyDataFunctions,
 	SupplyData,
 } from 'n8n-workflow';
-import { switchyardClient } from '../shared/client';
-import { switchyardApiTest } from '../shared/credentialTest';
 import {
 	CREDENTIAL_NAME,
-	CREDENTIAL_TEST,
 	credentialMode,
 	directSettings,
 	gatewayBaseUrl,
 	type SwitchyardCredentialData,
 } from '../shared/credentials';
 import { listParam, type Prefer } from '../shared/mapping';
+import { switchyardMethods } from '../shared/methods';
 import { SwitchyardEmbeddedChatModel, type RoutingParams } from './embeddedModel';
 
 interface ModelOptions {
@@ -129,19 +125,7 @@ export class SwitchyardChatModel implements INodeType {
 		],
 	};
 
-	methods = {
-		loadOptions: {
-			async getModels(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const client = await switchyardClient(this);
-				try {
-					return await client.models();
-				} finally {
-					await client.close();
-				}
-			},
-		},
-		credentialTest: { [CREDENTIAL_TEST]: switchyardApiTest },
-	};
+	methods = switchyardMethods;
 
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
 		const data = (await this.getCredentials(CREDENTIAL_NAME)) as SwitchyardCredentialData;
