@@ -6,7 +6,7 @@ import { urlToHttpOptions } from 'node:url';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { DEFAULT_TIMEOUTS, type CallContext, type Timeouts } from './adapter';
-import { ProviderError, type ErrorKind } from './errors';
+import { ProviderError, type ErrorKind, type ProviderErrorInit } from './errors';
 import { retryAfterMsFromHeaders } from './retry-after';
 
 /**
@@ -295,14 +295,25 @@ async function readErrorResponse(res: IncomingMessage, req: UpstreamRequest): Pr
     // not JSON: the reader gets the raw text
   }
   const details = req.readError(status, parsed, text);
-  return new ProviderError({
-    kind: details.kind ?? classifyStatus(status, details.message),
-    provider: req.provider,
+  return providerErrorFrom(details, req.provider, classifyStatus(status, details.message), {
     status,
+    retryAfterMs: retryAfterMsFromHeaders(headerGetter(res.headers)) ?? details.retryAfterMs,
+  });
+}
+
+/**
+ * The ProviderError for what an adapter read of an error body (HTTP error, or an error object
+ * sent inside a 200 or a stream); `fallbackKind` when the body does not say which kind it is.
+ */
+export function providerErrorFrom(details: ErrorDetails, provider: string, fallbackKind: ErrorKind, extra: Partial<ProviderErrorInit> = {}): ProviderError {
+  return new ProviderError({
+    kind: details.kind ?? fallbackKind,
+    provider,
     message: details.message,
     upstreamCode: details.code,
     retryable: details.retryable,
-    retryAfterMs: retryAfterMsFromHeaders(headerGetter(res.headers)) ?? details.retryAfterMs,
+    retryAfterMs: details.retryAfterMs,
+    ...extra,
   });
 }
 

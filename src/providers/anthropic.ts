@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
-import { ProviderError, type ErrorKind } from '../core/errors';
-import { joinUrl, sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
+import { ProviderError } from '../core/errors';
+import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, FinishReason, ToolCall, Usage } from '../core/schema';
 
 /**
@@ -509,15 +509,7 @@ export class AnthropicStreamTranslator {
 
   private streamError(data: unknown, raw: string): ProviderError {
     const details = readAnthropicError(200, data, raw);
-    const kind: ErrorKind = details.kind ?? 'upstream_error';
-    return new ProviderError({
-      kind,
-      provider: this.provider,
-      message: `stream error: ${details.message}`,
-      upstreamCode: details.code,
-      retryable: details.retryable,
-      partial: this.delivered,
-    });
+    return providerErrorFrom({ ...details, message: `stream error: ${details.message}` }, this.provider, 'upstream_error', { partial: this.delivered });
   }
 
   private content(text: string): ChatChunk {
@@ -592,14 +584,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     const call = await this.post(body, ctx);
     const raw = await call.json();
     if ((raw as { type?: unknown } | null)?.type === 'error') {
-      const details = readAnthropicError(200, raw, '');
-      throw new ProviderError({
-        kind: details.kind ?? 'upstream_error',
-        provider: this.name,
-        message: details.message,
-        upstreamCode: details.code,
-        retryable: details.retryable,
-      });
+      throw providerErrorFrom(readAnthropicError(200, raw, ''), this.name, 'upstream_error');
     }
     const msg = parseWire(WireMessageSchema, raw, this.name, 'message body');
     return fromAnthropicMessage(msg, { jsonTool, fallbackModel: req.model, created: this.created() });

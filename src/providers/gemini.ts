@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import { ProviderError, type ErrorKind } from '../core/errors';
-import { sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
+import { providerErrorFrom, sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
 import { parseGoDuration } from '../core/retry-after';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from '../core/schema';
 
@@ -575,7 +575,7 @@ function inlineError(raw: unknown, provider: string): ProviderError {
   const code = (raw as { error?: { code?: unknown } }).error?.code;
   const status = typeof code === 'number' ? code : undefined;
   const details = readGeminiError(status ?? 500, raw, '');
-  return new ProviderError({ kind: details.kind ?? 'upstream_error', provider, status, message: details.message, upstreamCode: details.code, retryAfterMs: details.retryAfterMs });
+  return providerErrorFrom(details, provider, 'upstream_error', { status });
 }
 
 // ---------------------------------------------------------------------------------------------

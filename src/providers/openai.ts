@@ -1,6 +1,6 @@
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import { ProviderError } from '../core/errors';
-import { joinUrl, sendUpstream, type ErrorDetails } from '../core/http';
+import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails } from '../core/http';
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage } from '../core/schema';
 
 /**
@@ -178,7 +178,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       readError: readOpenAIError,
     });
     const raw = (await call.json()) as Record<string, unknown>;
-    if (raw.error) throw new ProviderError({ kind: 'upstream_error', provider: this.name, ...readOpenAIError(200, raw, '') });
+    if (raw.error) throw providerErrorFrom(readOpenAIError(200, raw, ''), this.name, 'upstream_error');
     return normalizeResponse(raw, req.model);
   }
 
@@ -202,7 +202,7 @@ export class OpenAIAdapter implements ProviderAdapter {
           break;
         }
         const data = parseEventData(event.data, this.name);
-        if (data.error) throw new ProviderError({ kind: 'upstream_error', provider: this.name, ...readOpenAIError(200, data, event.data) });
+        if (data.error) throw providerErrorFrom(readOpenAIError(200, data, event.data), this.name, 'upstream_error');
         yield normalizeChunk(data, req.model);
       }
     } finally {

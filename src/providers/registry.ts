@@ -1,7 +1,7 @@
 import type { ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import type { CoreConfig, ProviderConfig, ProviderLimits } from '../core/config';
 import { AnthropicAdapter } from './anthropic';
-import { GeminiAdapter } from './gemini';
+import { GEMINI_DEFAULT_BASE_URL, GeminiAdapter } from './gemini';
 import { COMPATIBLE_PRESETS, createCompatibleAdapter, type CompatiblePreset } from './openai-compatible';
 import { createDemoAdapter } from './demo';
 import { createLocalAdapter } from './local';
@@ -33,7 +33,7 @@ export const ADAPTER_FACTORIES: Partial<Record<ProviderConfig['type'], AdapterFa
 /** Default base URL and key env vars of the non-OpenAI-shaped families. */
 export const NATIVE_FAMILIES: Record<string, { type: ProviderConfig['type']; defaultBaseUrl: string; apiKeyEnv: string[] }> = {
   anthropic: { type: 'anthropic', defaultBaseUrl: 'https://api.anthropic.com', apiKeyEnv: ['ANTHROPIC_API_KEY'] },
-  gemini: { type: 'gemini', defaultBaseUrl: 'https://generativelanguage.googleapis.com', apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
+  gemini: { type: 'gemini', defaultBaseUrl: GEMINI_DEFAULT_BASE_URL, apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
 };
 
 type Env = Record<string, string | undefined>;
@@ -43,16 +43,13 @@ function envKey(names: string[], env: Env): string | undefined {
   return undefined;
 }
 
-function baseUrlEnv(name: string, env: Env): string | undefined {
-  return env[`${name.toUpperCase().replace(/-/g, '_')}_BASE_URL`] || undefined;
-}
-
 /**
- * Local servers are usually given by their root (`OLLAMA_BASE_URL=http://localhost:11434`, as Ollama's
- * own tools expect); their OpenAI-compatible API lives under /v1.
+ * `<NAME>_BASE_URL`. Local servers are usually given by their root (`OLLAMA_BASE_URL=http://localhost:11434`,
+ * as Ollama's own tools expect); for keyless presets the OpenAI-compatible API under /v1 is meant.
  */
-function withOpenAIPath(preset: CompatiblePreset, base: string | undefined): string | undefined {
-  if (!base || !preset.keyless) return base;
+function baseUrlEnv(name: string, env: Env, preset?: CompatiblePreset): string | undefined {
+  const base = env[`${name.toUpperCase().replace(/-/g, '_')}_BASE_URL`] || undefined;
+  if (!base || !preset?.keyless) return base;
   const root = base.replace(/\/+$/, '');
   return /\/v1$/.test(root) ? root : `${root}/v1`;
 }
@@ -66,7 +63,7 @@ export function providersFromEnv(env: Env): Record<string, ProviderConfig> {
   }
   for (const preset of Object.values(COMPATIBLE_PRESETS)) {
     const key = envKey(preset.apiKeyEnv, env);
-    const base = withOpenAIPath(preset, baseUrlEnv(preset.name, env));
+    const base = baseUrlEnv(preset.name, env, preset);
     // Keyless local servers are enabled by their base URL; keyed ones by their key.
     if (key || (preset.keyless && base)) {
       found[preset.name] = {
@@ -104,9 +101,7 @@ export function resolveProviders(config: Pick<CoreConfig, 'providers'>, env: Env
     const factory = ADAPTER_FACTORIES[cfg.type];
     if (!factory) throw new Error(`provider '${name}': type '${cfg.type}' is not available in this build`);
     const defaults = defaultsFor(name, cfg);
-    const preset = COMPATIBLE_PRESETS[cfg.preset ?? name];
-    const fromEnv = baseUrlEnv(name, env);
-    const baseUrl = cfg.base_url ?? (preset ? withOpenAIPath(preset, fromEnv) : fromEnv) ?? defaults.baseUrl;
+    const baseUrl = cfg.base_url ?? baseUrlEnv(name, env, COMPATIBLE_PRESETS[cfg.preset ?? name]) ?? defaults.baseUrl;
     if (!baseUrl) throw new Error(`provider '${name}': set base_url (or ${name.toUpperCase()}_BASE_URL)`);
     runtimes.push({
       name,
