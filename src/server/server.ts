@@ -201,14 +201,7 @@ async function drainAndClose(running: RunningServer, app: App, logger: Logger, t
 /** Webhook flows, when configured: model calls lease the current Switchyard like HTTP requests do. */
 function startWebhooks(config: ServerConfig, holder: SwitchyardHolder, logger: Logger, env: Env, queuePath?: string): Webhooks | undefined {
   if (Object.keys(config.flows).length === 0) return undefined;
-  const withSwitchyard: WithSwitchyard = async (fn) => {
-    const lease = holder.acquire();
-    try {
-      return await fn(lease.switchyard);
-    } finally {
-      holder.release(lease);
-    }
-  };
+  const withSwitchyard: WithSwitchyard = (fn) => holder.use(fn);
   return createWebhooks({ flows: config.flows, settings: config.webhooks, withSwitchyard, logger, env, queuePath });
 }
 

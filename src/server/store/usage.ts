@@ -179,21 +179,13 @@ export function createUsageStore(db: Database.Database, opts: UsageStoreOptions)
         buffer.splice(0, dropped);
         opts.onError(new Error(`dropped the ${dropped} oldest usage row(s): more than ${opts.maxBufferedRows} are waiting to be written`));
       }
-      if (!closed) timer = setTimeout(flushFromTimer, opts.flushIntervalMs).unref();
+      if (!closed) timer = setTimeout(flushReportingErrors, opts.flushIntervalMs).unref();
       throw err;
     }
   };
 
-  /** Read paths write what is buffered first, but still answer from the table if that fails. */
-  const flushBeforeRead = (): void => {
-    try {
-      flushNow();
-    } catch (err) {
-      opts.onError(err);
-    }
-  };
-
-  function flushFromTimer(): void {
+  /** Timer and read paths write what is buffered; a failure is reported and the rows stay buffered. */
+  function flushReportingErrors(): void {
     try {
       flushNow();
     } catch (err) {
@@ -221,9 +213,9 @@ export function createUsageStore(db: Database.Database, opts: UsageStoreOptions)
       }
       buffer.push(row);
       if (buffer.length >= opts.batchSize && !failing) {
-        if (!immediate) immediate = setImmediate(flushFromTimer);
+        if (!immediate) immediate = setImmediate(flushReportingErrors);
       } else if (!timer) {
-        timer = setTimeout(flushFromTimer, opts.flushIntervalMs).unref();
+        timer = setTimeout(flushReportingErrors, opts.flushIntervalMs).unref();
       }
     },
 
@@ -236,7 +228,7 @@ export function createUsageStore(db: Database.Database, opts: UsageStoreOptions)
     },
 
     aggregate(query) {
-      flushBeforeRead();
+      flushReportingErrors();
       const range = { from: query.from ?? 0, to: query.to ?? Number.MAX_SAFE_INTEGER };
       const byKey = query.key_id !== undefined;
       const params = byKey ? { ...range, key_id: query.key_id } : range;
@@ -251,7 +243,7 @@ export function createUsageStore(db: Database.Database, opts: UsageStoreOptions)
       const t = totals.get(keyId);
       if (sinceMs === dayStart(now)) return t && t.day === sinceMs ? t.daySpend : 0;
       if (sinceMs === monthStart(now)) return t && t.month === sinceMs ? t.monthSpend : 0;
-      flushBeforeRead();
+      flushReportingErrors();
       return spendQuery.get(keyId, sinceMs) as number;
     },
 
