@@ -16,12 +16,11 @@
 import type { Switchyard } from '../core/gateway';
 import type { Random } from '../core/clock';
 import { redactSecrets } from '../core/errors';
-import { postCallback } from './clients/callback';
+import { deliverResult } from './clients/callback';
 import type { FetchLike, OutboundContext } from './clients/http';
 import type { Flow, Flows } from './config';
 import { LeaseLostError, type Job, type JobQueue } from './queue/queue';
 import { runFlow } from './runner';
-import { callbackPayload } from './sources/generic';
 import { SOURCES } from './sources';
 import type { Source } from './sources/source';
 import { JobError, type FlowResult, type WebhookLogger } from './types';
@@ -59,8 +58,7 @@ function asJobError(err: unknown): JobError {
 
 async function act(flow: Flow, job: Job, result: FlowResult, ctx: OutboundContext): Promise<string> {
   if (flow.action.type === 'callback') {
-    const status = await postCallback({ url: flow.action.url, secret: flow.action.secret, messageId: job.id, payload: callbackPayload(job, result, ctx.now()) }, ctx);
-    return `callback answered ${status}`;
+    return deliverResult(flow.action.url, flow.action.secret, job, result, ctx);
   }
   const source = SOURCES[flow.source] as Source;
   if (!source.answer) throw new JobError(`the ${flow.source} source cannot answer`, { retryable: false });

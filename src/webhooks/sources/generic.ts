@@ -12,7 +12,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { postCallback } from '../clients/callback';
+import { deliverResult } from '../clients/callback';
 import type { FlowOf } from '../config';
 import type { Job } from '../queue/queue';
 import { checkStandardWebhook, safeEqual } from '../signatures';
@@ -125,19 +125,6 @@ export const genericSource: Source<'generic'> = {
     if (flow.action.type !== 'respond' || !job.payload.callbackUrl) return 'result stored';
     const secret = flow.action.callback_secret;
     if (!secret) return 'result stored';
-    const status = await postCallback(
-      { url: job.payload.callbackUrl, secret, messageId: job.id, payload: callbackPayload(job, result, ctx.now()) },
-      ctx,
-    );
-    return `callback answered ${status}`;
+    return deliverResult(job.payload.callbackUrl, secret, job, result, ctx);
   },
 };
-
-/** The body POSTed to callbacks: Standard Webhooks' {type, timestamp, data}. */
-export function callbackPayload(job: Job, result: FlowResult, now: number): Record<string, unknown> {
-  return {
-    type: 'flow.completed',
-    timestamp: new Date(now).toISOString(),
-    data: { job_id: job.id, flow: job.flow, status: 'done', output: result.json ?? result.text, model: result.model, provider: result.provider },
-  };
-}
