@@ -122,20 +122,31 @@ export class JobQueue {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private closed = false;
+  /** Prepared once per SQL text: the worker loop claims, renews and completes jobs all day. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string, opts: QueueOptions = {}) {
     this.path = path === ':memory:' ? path : resolve(path);
     this.db = openQueueDatabase(this.path);
     this.now = opts.now ?? Date.now;
   }
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
 
   /** Inserts the jobs in one transaction; existing (flow, key) pairs are returned as duplicates. */
   enqueue(items: NewJob[]): Enqueued[] {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT INTO jobs (id, flow, source, dedupe_key, state, payload, max_attempts, run_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (flow, dedupe_key) DO NOTHING`,
     );
-    const existing = this.db.prepare('SELECT * FROM jobs WHERE flow = ? AND dedupe_key = ?');
+    const existing = this.sql('SELECT * FROM jobs WHERE flow = ? AND dedupe_key = ?');
     const run = this.db.transaction((jobs: NewJob[]) => {
       const now = this.now();
       return jobs.map((j) => {
@@ -154,12 +165,12 @@ export class JobQueue {
   claim(owner: string, leaseMs: number, id?: string): Job | undefined {
     const now = this.now();
     const pick = id
-      ? this.db.prepare(`SELECT id FROM jobs WHERE id = ? AND ((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?))`)
-      : this.db.prepare(
+      ? this.sql(`SELECT id FROM jobs WHERE id = ? AND ((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?))`)
+      : this.sql(
           `SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?)
            ORDER BY run_at, created_at LIMIT 1`,
         );
-    const take = this.db.prepare(
+    const take = this.sql(
       `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
        WHERE id = ? RETURNING *`,
     );
@@ -174,16 +185,16 @@ export class JobQueue {
   /** Extends the lease; false when it was lost (the job was taken over or finished). */
   renew(id: string, owner: string, leaseMs: number): boolean {
     const now = this.now();
-    const info = this.db
-      .prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+    const info = this
+      .sql(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
       .run(now + leaseMs, now, id, owner);
     return info.changes === 1;
   }
 
   /** Keeps the model's answer on the job, so later attempts only retry the action. */
   saveResult(id: string, owner: string, result: FlowResult): void {
-    const info = this.db
-      .prepare(`UPDATE jobs SET result = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+    const info = this
+      .sql(`UPDATE jobs SET result = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
       .run(JSON.stringify(result), this.now(), id, owner);
     if (info.changes !== 1) throw new LeaseLostError(id);
   }
@@ -191,8 +202,8 @@ export class JobQueue {
   /** Marks the job done and records what its action did, in one statement. */
   complete(id: string, owner: string, effect: string): Job {
     const now = this.now();
-    const row = this.db
-      .prepare(
+    const row = this
+      .sql(
         `UPDATE jobs SET state = 'done', effect = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL,
            finished_at = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING *`,
       )
@@ -209,11 +220,11 @@ export class JobQueue {
     const now = this.now();
     const row = (
       retryAt === undefined
-        ? this.db.prepare(
+        ? this.sql(
             `UPDATE jobs SET state = 'dead', last_error = ?, lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?
              WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING *`,
           ).get(error, now, now, id, owner)
-        : this.db.prepare(
+        : this.sql(
             `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
              WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING *`,
           ).get(error, retryAt, now, id, owner)
@@ -224,8 +235,8 @@ export class JobQueue {
 
   /** Gives an unfinished job back (graceful shutdown): pending again, and the attempt not counted. */
   release(id: string, owner: string): boolean {
-    const info = this.db
-      .prepare(
+    const info = this
+      .sql(
         `UPDATE jobs SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = NULL, run_at = ?, updated_at = ?
          WHERE id = ? AND state = 'running' AND lease_owner = ?`,
       )
@@ -236,8 +247,8 @@ export class JobQueue {
   /** A dead job back to pending with fresh attempts; its saved result (if any) is kept. */
   replay(id: string): Job | undefined {
     const now = this.now();
-    const row = this.db
-      .prepare(
+    const row = this
+      .sql(
         `UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, finished_at = NULL, updated_at = ?
          WHERE id = ? AND state = 'dead' RETURNING *`,
       )
@@ -246,7 +257,7 @@ export class JobQueue {
   }
 
   get(id: string): Job | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     return row ? toJob(row) : undefined;
   }
 
@@ -263,13 +274,13 @@ export class JobQueue {
       args.push(filter.flow);
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as JobRow[]).map(toJob);
+    return (this.sql(sql).all(...args, filter.limit ?? 50) as JobRow[]).map(toJob);
   }
 
   /** Jobs per state. */
   counts(): Record<JobState, number> {
     const out: Record<JobState, number> = { pending: 0, running: 0, done: 0, dead: 0 };
-    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>) {
+    for (const row of this.sql('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>) {
       out[row.state] = row.n;
     }
     return out;
@@ -277,15 +288,15 @@ export class JobQueue {
 
   /** When the next pending job is due (for the workers' sleep), or undefined. */
   nextDueAt(): number | undefined {
-    const row = this.db
-      .prepare(`SELECT MIN(CASE WHEN state = 'pending' THEN run_at ELSE lease_until END) AS at FROM jobs WHERE state IN ('pending', 'running')`)
+    const row = this
+      .sql(`SELECT MIN(CASE WHEN state = 'pending' THEN run_at ELSE lease_until END) AS at FROM jobs WHERE state IN ('pending', 'running')`)
       .get() as { at: number | null };
     return row.at ?? undefined;
   }
 
   /** Deletes done jobs finished before `before`; dead letters stay until replayed. */
   prune(before: number): number {
-    return this.db.prepare(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ?`).run(before).changes;
+    return this.sql(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ?`).run(before).changes;
   }
 
   close(): void {
