@@ -14,7 +14,9 @@ export type MockBehaviour =
   /** Streams `chunks` content chunks, then destroys the socket (no [DONE]). */
   | { kind: 'die'; chunks: number }
   /** Streams a chunk every `intervalMs` until the client goes away. */
-  | { kind: 'endless'; intervalMs: number };
+  | { kind: 'endless'; intervalMs: number }
+  /** Streams these `data:` payloads as they are (other servers' spacing, fields, escapes), then [DONE]. */
+  | { kind: 'events'; data: string[] };
 
 export interface MockRequest {
   model: string;
@@ -144,6 +146,10 @@ export async function startMockUpstream(opts: { port?: number } = {}): Promise<M
         res.write(chunkEvent(model, { content: ' more' }));
         await sleep(b.intervalMs);
       }
+      return;
+    }
+    if (b.kind === 'events') {
+      await writeStream(res, [...b.data.map((d) => `data: ${d}\n\n`), 'data: [DONE]\n\n'], 0);
       return;
     }
     if (b.delayMs) await sleep(b.delayMs);

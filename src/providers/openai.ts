@@ -2,6 +2,7 @@ import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } f
 import { ProviderError } from '../core/errors';
 import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails } from '../core/http';
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage } from '../core/schema';
+import { withWireText } from '../core/wire-text';
 
 /**
  * How one OpenAI-shaped API deviates from OpenAI's own. The OpenAI adapter is the
@@ -100,6 +101,32 @@ export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: s
   const usage = normalizeUsage(raw.usage);
   if (usage) response.usage = usage;
   return response;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function isCanonicalChoice(c: unknown): boolean {
+  if (!isObject(c) || typeof c.index !== 'number' || !isObject(c.delta)) return false;
+  const d = c.delta;
+  return (
+    (d.role === undefined || d.role === 'assistant') &&
+    (d.content == null || typeof d.content === 'string') &&
+    (d.refusal == null || typeof d.refusal === 'string') &&
+    (d.tool_calls === undefined || Array.isArray(d.tool_calls)) &&
+    (c.finish_reason === null || FINISH_REASONS.has(c.finish_reason as string))
+  );
+}
+
+/**
+ * An event that is already a content chunk in OpenAI's shape, which normalizeChunk would only
+ * copy: it is relayed as the upstream sent it (fields the gateway does not model, such as
+ * logprobs, included). Usage chunks are always normalised: cost accounting reads them.
+ */
+export function isCanonicalChunk(raw: Record<string, unknown>): boolean {
+  if (typeof raw.id !== 'string' || raw.object !== 'chat.completion.chunk' || typeof raw.created !== 'number' || typeof raw.model !== 'string') return false;
+  if (raw.usage != null || raw.x_groq !== undefined || (raw.system_fingerprint !== undefined && typeof raw.system_fingerprint !== 'string')) return false;
+  const choices = raw.choices;
+  return Array.isArray(choices) && choices.length > 0 && choices.every(isCanonicalChoice);
 }
 
 export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: string): ChatChunk {
@@ -203,7 +230,7 @@ export class OpenAIAdapter implements ProviderAdapter {
         }
         const data = parseEventData(event.data, this.name);
         if (data.error) throw providerErrorFrom(readOpenAIError(200, data, event.data), this.name, 'upstream_error');
-        yield normalizeChunk(data, req.model);
+        yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model);
       }
     } finally {
       call.cancel();

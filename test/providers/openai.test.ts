@@ -5,6 +5,7 @@ import { ProviderError } from '../../src/core/errors';
 import { CallerAbortError, closeUpstreamPools } from '../../src/core/http';
 import type { CallContext } from '../../src/core/adapter';
 import type { ChatRequest } from '../../src/core/schema';
+import { chunkJson } from '../../src/core/wire-text';
 import { collect, fixtureJson, fixtureText, sseBody, SSE_HEADERS } from '../helpers/fixtures';
 import { assertOpenAIChunk, assertOpenAIResponse } from '../helpers/openai-schema';
 
@@ -44,6 +45,25 @@ describe('OpenAI adapter', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello! ¿Cómo estás? 👋');
     expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 9 });
     expect(sent.stream_options).toEqual({ include_usage: true });
+  });
+
+  it('keeps the upstream text of chunks already in OpenAI\'s shape and normalises the others', async () => {
+    const event = (chunk: Record<string, unknown>) => `data: ${JSON.stringify(chunk)}\n\n`;
+    const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741569952, model: 'gpt-4.1-mini' };
+    const withLogprobs = { ...base, obfuscation: 'x1', choices: [{ index: 0, delta: { content: 'Hi' }, logprobs: { content: [{ token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [] }] }, finish_reason: null }] };
+    const mistralFinish = { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'model_length' }] };
+    const usage = { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, completion_tokens_details: { audio_tokens: 0 } } };
+    nock(BASE)
+      .post('/chat/completions')
+      .reply(200, [withLogprobs, mistralFinish, usage].map(event).join('') + 'data: [DONE]\n\n', SSE_HEADERS);
+    const [first, finish, usageChunk] = await collect(adapter.stream(hello, ctx));
+    expect(chunkJson(first!)).toBe(JSON.stringify(withLogprobs));
+    expect(finish!.choices[0]!.finish_reason).toBe('length');
+    expect(chunkJson(finish!)).toBe(JSON.stringify(finish));
+    expect(usageChunk!.usage).toEqual({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 });
+    expect(chunkJson(usageChunk!)).toBe(JSON.stringify(usageChunk));
+    // A copy never carries the upstream text of the chunk it was made from.
+    expect(chunkJson({ ...first!, model: 'changed' })).toContain('"model":"changed"');
   });
 
   it('streams tool-call argument deltas', async () => {

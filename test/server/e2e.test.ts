@@ -132,6 +132,21 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect((last as unknown as { switchyard: { model: string; cost_usd: number } }).switchyard).toMatchObject({ model: 'up/backup' });
   });
 
+  it('relays content events exactly as an OpenAI-shaped upstream sent them (spacing, logprobs, extra fields)', async () => {
+    // Python servers (vLLM, llama.cpp) put spaces after separators; OpenAI adds logprobs and obfuscation.
+    const content = (text: string, finish: string | null) =>
+      `{"id": "chatcmpl-py", "object": "chat.completion.chunk", "created": 1741569952, "model": "fast", "obfuscation": "aB3", "choices": [{"index": 0, "delta": {"content": "${text}"}, "logprobs": {"content": [{"token": "${text}", "logprob": -0.5, "bytes": null, "top_logprobs": []}]}, "finish_reason": ${finish === null ? 'null' : `"${finish}"`}}]}`;
+    const data = [content('caf\\u00e9', null), content('!', 'stop')];
+    upstream.behaviour = () => ({ kind: 'events', data: [...data, '{"id": "chatcmpl-py", "object": "chat.completion.chunk", "created": 1741569952, "model": "fast", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}'] });
+    const res = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] });
+    const received = sseEvents(await res.text());
+    expect(received.slice(0, 2)).toEqual(data);
+    expect(received.at(-1)).toBe('[DONE]');
+    // Priced from the upstream's usage event: 5 input tokens at $0.1/M, 2 output at $0.2/M.
+    const story = JSON.parse(received.at(-2)!.replace(/^: switchyard /, '')) as { cost_usd: number };
+    expect(story.cost_usd).toBeCloseTo(5 * 0.1e-6 + 2 * 0.2e-6, 12);
+  });
+
   it('ends the stream with an error event when the upstream dies after content', async () => {
     upstream.behaviour = () => ({ kind: 'die', chunks: 4 });
     const res = await postJson(`${gateway.url}/v1/chat/completions`, { model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] });

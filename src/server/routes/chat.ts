@@ -6,6 +6,7 @@ import { CallerAbortError } from '../../core/http';
 import { RoutingOptionsSchema, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
 import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
+import { chunkJson } from '../../core/wire-text';
 import { isModelAllowed, keyIdOf, type AccessControl, type KeyContext } from '../access';
 import type { SwitchyardHolder } from '../holder';
 import type { Logger } from '../log';
@@ -149,7 +150,7 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
       }
       last = chunk;
       if (keepText) text += chunk.choices[0]?.delta.content ?? '';
-      if (!events.event(JSON.stringify(chunk))) await events.drained();
+      if (!events.event(chunkJson(chunk))) await events.drained();
     }
   } catch (err) {
     // The story resolves however the stream ended: usage and cost of what was sent still count.
