@@ -61,6 +61,8 @@ describe('request validation', () => {
     expect(adapter.calls[0]?.req.temperature).toBe(0.5);
 
     await expect(sy.chat({ model: 'a/m', messages: [{ role: 'user', content: 'Hi' }], temperature: 7 })).rejects.toMatchObject({ status: 400, param: 'temperature' });
+    // A copy is not the validated object: what the copy changed is checked.
+    await expect(sy.chat({ ...validated, temperature: 7 })).rejects.toMatchObject({ status: 400, param: 'temperature' });
     expect(() => parseRoutedRequest({ model: 'a/m', messages: [] })).toThrow(expect.objectContaining({ status: 400, param: 'messages' }));
     await sy.close();
   });

@@ -1,8 +1,9 @@
 import { validationError } from '../errors';
+import { ObjectMark } from '../marks';
 import { RoutedChatRequestSchema, type RoutedChatRequest } from './types';
 
 /** Requests this module produced: chat(), stream() and plan() take them without validating again. */
-const validated = new WeakSet<object>();
+const validated = new ObjectMark<true>('switchyard.validatedRequest');
 
 /**
  * Validates a routed chat request (throws the 400 naming the field). The result is remembered, so
@@ -12,11 +13,11 @@ const validated = new WeakSet<object>();
 export function parseRoutedRequest(input: unknown): RoutedChatRequest {
   const result = RoutedChatRequestSchema.safeParse(input);
   if (!result.success) throw validationError(result.error);
-  validated.add(result.data);
+  validated.set(result.data, true);
   return result.data;
 }
 
 /** The request itself when parseRoutedRequest produced it, else its validated copy. */
 export function validRoutedRequest(input: RoutedChatRequest): RoutedChatRequest {
-  return validated.has(input) ? input : parseRoutedRequest(input);
+  return validated.get(input) ? input : parseRoutedRequest(input);
 }

@@ -17,6 +17,7 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { GatewayError } from '../../core/errors';
+import { ObjectMark } from '../../core/marks';
 import type { RouteStory } from '../../core/routing/types';
 import { roundUsd } from './keys';
 import { redactPii } from './pii';
@@ -53,11 +54,11 @@ export type UsageRow = z.infer<typeof UsageRowSchema>;
 export type UsageRowInput = z.input<typeof UsageRowSchema>;
 
 /** Rows usageRowFromStory/usageRowFromError built (and validated): record() takes them without a second zod pass. */
-const validatedRows = new WeakSet<UsageRow>();
+const validatedRows = new ObjectMark<true>('switchyard.validatedRow');
 
 function validatedRow(input: UsageRowInput): UsageRow {
   const row = UsageRowSchema.parse(input);
-  validatedRows.add(row);
+  validatedRows.set(row, true);
   return row;
 }
 
@@ -206,7 +207,7 @@ export function createUsageStore(db: Database.Database, opts: UsageStoreOptions)
   return {
     record(input) {
       if (closed) throw new Error('The usage store is closed; this row would be lost.');
-      const row = validatedRows.has(input as UsageRow) ? (input as UsageRow) : UsageRowSchema.parse(input);
+      const row = validatedRows.get(input) ? (input as UsageRow) : UsageRowSchema.parse(input);
       if (!opts.logPrompts) {
         row.prompt = null;
         row.completion = null;
