@@ -188,6 +188,21 @@ describe('errors a caller gets', () => {
   });
 });
 
+describe('a plan the caller already made', () => {
+  it('is used as it is by chat() and stream(): its candidates, in its order', async () => {
+    const { sy, a, b, run, req } = simulate();
+    const ask = req(['a/m', 'b/m']);
+    const plan = sy.plan(ask);
+    const onlyB = { ...plan, candidates: plan.candidates.filter((c) => c.key === 'b/m') };
+    expect((await run(sy.chat(ask, { plan: onlyB }))).story.model).toBe('b/m');
+    const streamed = await run(sy.stream(ask, { plan: onlyB }));
+    await run(collect(streamed.chunks));
+    expect(streamed.model).toBe('b/m');
+    expect(a.calls).toHaveLength(0);
+    expect(b.calls).toHaveLength(2);
+  });
+});
+
 describe('createSwitchyard', () => {
   it('validates its config and names the offending field', () => {
     expect(() => createSwitchyard({ routing: { retries_per_model: 99 } }, { runtimes: [] })).toThrow(/routing\.retries_per_model/);

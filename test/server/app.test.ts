@@ -282,6 +282,16 @@ describe('gateway app with keys, usage and limits wired in', () => {
     expect(denied.status).toBe(403);
   });
 
+  it('plans a keyed request once: the call reuses the plan that priced it, unless the allow-list narrowed it', async () => {
+    const { key: open } = store.keys.create({ name: 'any-model', daily_budget_usd: 5 });
+    expect((await postJson(`${served.url}/v1/chat/completions`, { ...hello, stream: true }, { authorization: `Bearer ${open}` })).status).toBe(200);
+    expect(fake.plans).toHaveLength(1);
+    expect(fake.givenPlans.at(-1)).toBe(fake.plans[0]);
+    const { key: narrow } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
+    expect((await postJson(`${served.url}/v1/chat/completions`, hello, { authorization: `Bearer ${narrow}` })).status).toBe(200);
+    expect(fake.givenPlans.at(-1)).toBeUndefined();
+  });
+
   it('keeps fallback models outside a key\'s allow-list out of routing', async () => {
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
     const body = { ...hello, model: 'fake/small', routing: { fallback_models: ['fake/large'] } };

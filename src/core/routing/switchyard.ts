@@ -130,10 +130,10 @@ class SwitchyardImpl implements RoutingSwitchyard {
     const { call, end, key, hit } = this.begin(request, options);
     if (hit) {
       end();
-      return { response: hit.response, story: this.cachedStory(request, call, hit) };
+      return { response: hit.response, story: this.cachedStory(request, call, hit, options.plan) };
     }
     try {
-      const plan = this.routablePlan(request);
+      const plan = this.routablePlan(request, options.plan);
       const { value: response, handle } = await executeComplete(this.engine, call, request, plan);
       const story = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage: response.usage });
       if (key) this.cache.set(key, { response, model: handle.model.key, provider: handle.model.provider, pricing: handle.model.pricing });
@@ -152,10 +152,10 @@ class SwitchyardImpl implements RoutingSwitchyard {
     const { call, end, key, hit } = this.begin(request, options);
     if (hit) {
       end();
-      return this.replay(hit, this.cachedStory(request, call, hit));
+      return this.replay(hit, this.cachedStory(request, call, hit, options.plan));
     }
     try {
-      const plan = this.routablePlan(request);
+      const plan = this.routablePlan(request, options.plan);
       return await executeStream(this.engine, call, request, plan, {
         onDone: (story, answer) => {
           end();
@@ -189,9 +189,9 @@ class SwitchyardImpl implements RoutingSwitchyard {
     return planRoute(request, this.engine.catalog, this.engine.health, this.engine.config);
   }
 
-  /** The plan, or the error that explains why nothing can take the request. */
-  private routablePlan(request: RoutedChatRequest): Plan {
-    const plan = this.planFor(request);
+  /** The plan (the caller's, when it already made one), or the error that explains why nothing can take the request. */
+  private routablePlan(request: RoutedChatRequest, given: Plan | undefined): Plan {
+    const plan = given ?? this.planFor(request);
     if (plan.candidates.length > 0) return plan;
     throw this.emptyPlanError(plan);
   }
@@ -248,8 +248,8 @@ class SwitchyardImpl implements RoutingSwitchyard {
     return { call, end };
   }
 
-  private cachedStory(request: RoutedChatRequest, call: CallState, hit: CachedAnswer): RouteStory {
-    const plan = this.planFor(request);
+  private cachedStory(request: RoutedChatRequest, call: CallState, hit: CachedAnswer, given: Plan | undefined): RouteStory {
+    const plan = given ?? this.planFor(request);
     const ageS = Math.round((this.engine.clock.now() - hit.storedAt) / 1000);
     const story: RouteStory = {
       requestedModel: request.model,

@@ -136,6 +136,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overall deadline for the call, fallbacks included (ms from now). */
   deadlineMs?: number;
+  /**
+   * What this switchyard's plan() returned for this same request a moment before (the server
+   * plans a keyed request to price it): taken as it is instead of planning again.
+   */
+  plan?: Plan;
 }
 
 export interface RoutedCompletion {

@@ -3,7 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { GatewayError, gatewayErrorFromProvider, ProviderError, validationError } from '../../core/errors';
 import type { Switchyard } from '../../core/gateway';
 import { CallerAbortError } from '../../core/http';
-import { RoutingOptionsSchema, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
+import { RoutingOptionsSchema, type CallOptions, type Plan, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
 import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
 import { chunkJson } from '../../core/wire-text';
@@ -83,15 +83,20 @@ export function toGatewayError(err: unknown): GatewayError {
   return new GatewayError(500, 'internal error in the gateway', { type: 'api_error', code: 'internal_error' });
 }
 
-/** Keys with limits need the plan: its candidates (allow-list) and expected cost (budget). */
-function admit(access: AccessControl | undefined, key: KeyContext | undefined, switchyard: Switchyard, request: RoutedChatRequest): void {
-  if (!access || !key?.key) return;
+/**
+ * Keys with limits need the plan: its candidates (allow-list) and expected cost (budget). Returns
+ * that plan for the call to reuse, unless the allow-list narrowed the request (then it is stale).
+ */
+function admit(access: AccessControl | undefined, key: KeyContext | undefined, switchyard: Switchyard, request: RoutedChatRequest): Plan | undefined {
+  if (!access || !key?.key) return undefined;
   const plan = switchyard.plan(request);
   const candidates = plan.candidates.map((c) => c.key);
   // Priced on the first model this key may use: an allow-list never pays for a model it cannot reach.
   const first = plan.candidates.find((c) => isModelAllowed(key.key!.allowed_models, c.key)) ?? plan.candidates[0];
   const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: first?.expectedCostUsd ?? 0 });
-  if (admission.models) restrictTo(request, admission.models);
+  if (!admission.models) return plan;
+  restrictTo(request, admission.models);
+  return undefined;
 }
 
 /**
@@ -112,8 +117,8 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
   res.end(body);
 }
 
-async function completeChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome): Promise<void> {
-  const result = await switchyard.chat(request, { signal });
+async function completeChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, options: CallOptions, out: Outcome): Promise<void> {
+  const result = await switchyard.chat(request, options);
   const { response } = result;
   const story = callerStory(result.story, out);
   out.story = story;
@@ -128,8 +133,8 @@ function usageChunk(last: ChatChunk | undefined, story: RouteStory): ChatChunk |
   return { id: last?.id ?? 'chatcmpl-switchyard', object: 'chat.completion.chunk', created: last?.created ?? Math.floor(Date.now() / 1000), model: last?.model ?? story.model, choices: [], usage: story.usage };
 }
 
-async function streamChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, signal: AbortSignal, out: Outcome, keepText: boolean): Promise<void> {
-  const routed = await switchyard.stream(request, { signal });
+async function streamChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, options: CallOptions, out: Outcome, keepText: boolean): Promise<void> {
+  const routed = await switchyard.stream(request, options);
   const events = new EventStream(res, {
     'x-switchyard-model': routed.model,
     'x-switchyard-provider': routed.provider,
@@ -269,9 +274,9 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       key = deps.access?.authenticate(req.headers);
       request = parseChatRequest(req.body, req.headers);
       out.requestedModel = request.model;
-      admit(deps.access, key, lease.switchyard, request);
-      if (request.stream) await streamChat(res, lease.switchyard, request, abort.signal, out, deps.logPrompts);
-      else await completeChat(res, lease.switchyard, request, abort.signal, out);
+      const options: CallOptions = { signal: abort.signal, plan: admit(deps.access, key, lease.switchyard, request) };
+      if (request.stream) await streamChat(res, lease.switchyard, request, options, out, deps.logPrompts);
+      else await completeChat(res, lease.switchyard, request, options, out);
     } catch (err) {
       fail(res, err, out, deps.logger);
     } finally {

@@ -63,6 +63,9 @@ export type StreamScript = (req: RoutedChatRequest, opts: CallOptions) => Promis
 export class FakeSwitchyard implements Switchyard {
   readonly requests: RoutedChatRequest[] = [];
   readonly signals: AbortSignal[] = [];
+  /** What plan() returned, and the plan each chat()/stream() call was handed (undefined: none). */
+  readonly plans: Plan[] = [];
+  readonly givenPlans: (Plan | undefined)[] = [];
   closed = false;
   chatScript: ChatScript = async (req) => ({ response: makeResponse(`echo: ${req.messages.length} message(s)`), story: makeStory({ requestedModel: req.model }) });
   streamScript: StreamScript = async (req) => streamOf([chunk({ role: 'assistant', content: '' }), chunk({ content: 'Hel' }), chunk({ content: 'lo' }), chunk({}, 'stop'), usageChunk], makeStory({ requestedModel: req.model }));
@@ -83,13 +86,15 @@ export class FakeSwitchyard implements Switchyard {
 
   plan(request: RoutedChatRequest): Plan {
     const models = request.model.startsWith('auto') ? this.catalog : this.catalog.filter((m) => m.key === request.model);
-    return {
+    const plan: Plan = {
       candidates: models.map((m, i) => ({ key: m.key, provider: m.provider, score: 1 - i / 10, expectedCostUsd: 0.001 * (i + 1), expectedLatencyMs: 500 })),
       excluded: [],
       prefer: request.routing?.prefer ?? 'balanced',
       estimatedPromptTokens: 5,
       reason: 'fake plan',
     };
+    this.plans.push(plan);
+    return plan;
   }
 
   models(): CatalogModel[] {
@@ -103,6 +108,7 @@ export class FakeSwitchyard implements Switchyard {
   private record(request: RoutedChatRequest, options: CallOptions): void {
     this.requests.push(request);
     if (options.signal) this.signals.push(options.signal);
+    this.givenPlans.push(options.plan);
   }
 
   private knownModel(request: RoutedChatRequest): void {
