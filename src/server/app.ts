@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { GatewayError } from '../core/errors';
 import { jsonBody } from './body';
+import { sendError } from './error-response';
 import { keyIdOf, type AccessControl } from './access';
 import type { ServerSection } from './config';
 import type { SwitchyardHolder } from './holder';
@@ -82,14 +83,6 @@ function recordRejection(req: Request, error: GatewayError, deps: RejectionDeps,
   } catch (err) {
     deps.logger.error('usage row not recorded', { err });
   }
-}
-
-function sendError(res: Response, err: GatewayError): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.status(err.status).set(err.headers).json(err.toBody());
 }
 
 /** The gateway's express app: OpenAI-compatible API, health, metrics, usage and admin. */

@@ -8,13 +8,15 @@
  * - `adminRouter(store, adminKey?)`: `POST /admin/keys` (201, the key shown once), `GET /admin/keys`,
  *   `DELETE /admin/keys/:id` (id or prefix), guarded by `Authorization: Bearer <admin key>`
  *   (401 missing/wrong, 403 for a gateway key); every /admin path answers 404 when no admin key is set.
- * Errors are answered in OpenAI's shape by each router's own error handler; anything it does not
- * recognise goes to the app's handler.
+ * GatewayErrors (bodies included: 413, 400 malformed JSON) are answered in OpenAI's shape by each
+ * router; anything else goes on to the app's handler.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { GatewayError, validationError } from '../core/errors';
 import type { AccessControl } from './access';
+import { jsonBody } from './body';
+import { answerGatewayErrors, sendError } from './error-response';
 import { KeyCreateSchema, toInfo, type Store } from './store';
 import { parseUsageQuery } from './usage-query';
 
@@ -40,7 +42,7 @@ export function usageRouter(store: Pick<Store, 'usage'>, access: AccessControl):
       data: store.usage.aggregate(query),
     });
   });
-  router.use(errorHandler);
+  router.use(answerGatewayErrors);
   return router;
 }
 
@@ -53,7 +55,7 @@ export function adminRouter(store: Pick<Store, 'keys'>, adminKey?: string): Rout
     return router;
   }
   router.use('/admin', adminGuard(store, adminKey));
-  router.post('/admin/keys', express.json({ limit: '16kb' }), (req, res) => {
+  router.post('/admin/keys', jsonBody('16kb'), (req, res) => {
     const input = KeyCreateSchema.safeParse(req.body ?? {});
     if (!input.success) throw validationError(input.error);
     const { record, key } = store.keys.create(input.data);
@@ -67,7 +69,7 @@ export function adminRouter(store: Pick<Store, 'keys'>, adminKey?: string): Rout
     const info = store.keys.list().find((k) => k.id === record.id);
     res.json({ object: 'api_key', ...info });
   });
-  router.use(errorHandler);
+  router.use(answerGatewayErrors);
   return router;
 }
 
@@ -88,24 +90,6 @@ function adminGuard(store: Pick<Store, 'keys'>, adminKey: string) {
     }
     throw new GatewayError(401, 'Invalid admin key.', { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } });
   };
-}
-
-function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const known = toGatewayError(err);
-  if (known) sendError(res, known);
-  else next(err);
-}
-
-function toGatewayError(err: unknown): GatewayError | undefined {
-  if (err instanceof GatewayError) return err;
-  const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.parse.failed') return new GatewayError(400, 'The request body is not valid JSON.', { code: 'invalid_json' });
-  if (type === 'entity.too.large') return new GatewayError(413, 'The request body is too large.', { code: 'payload_too_large' });
-  return undefined;
-}
-
-function sendError(res: Response, err: GatewayError): void {
-  res.status(err.status).set(err.headers).json(err.toBody());
 }
 
 function sha256(text: string): Buffer {

@@ -166,6 +166,9 @@ describe('admin API', () => {
     const malformed = await request(app).post('/admin/keys').set(admin).set('content-type', 'application/json').send('{"name": ');
     expectError(malformed, 400);
     expect(malformed.body.error.code).toBe('invalid_json');
+    const huge = await request(app).post('/admin/keys').set(admin).send({ name: 'x'.repeat(20_000) });
+    expectError(huge, 413);
+    expect(huge.body.error.code).toBe('request_too_large');
     expect(store.keys.count()).toBe(0);
   });
 
