@@ -11,7 +11,8 @@ import { findConfigFile, interpolateEnv } from '../server/config';
 import { resolveQueuePath } from '../webhooks/config';
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../webhooks/queue/queue';
 import { jobView } from '../webhooks/views';
-import { fail, formatTable } from './store-cli';
+import { fail } from './store-cli';
+import { formatTable } from './table';
 
 export interface JobsCommandOptions {
   out?: (line: string) => void;

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { formatPath } from '../core/errors';
 import { KeyCreateSchema, toInfo, type KeyInfo } from '../server/store';
-import { addStoreOption, fail, formatTable, withStore, type StoreCommandOptions } from './store-cli';
+import { addStoreOption, fail, withStore, type StoreCommandOptions } from './store-cli';
+import { formatTable } from './table';
 
 const FLAG_OF: Record<string, string> = {
   name: '--name',

@@ -5,6 +5,7 @@ import { ConfigError, loadServerConfig } from '../server/config';
 import { formatUsd } from '../server/story';
 import { buildSwitchyard } from '../server/switchyard-factory';
 import type { CliIo } from './io';
+import { formatRows } from './table';
 
 interface RouteFlags {
   explain?: string;
@@ -20,11 +21,6 @@ function latency(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
-function pad(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-}
-
 /** A plan as a person reads it: the choice and why, the ranked candidates, the excluded ones. */
 export function formatPlan(plan: Plan, request: RoutedChatRequest): string[] {
   const lines: string[] = [];
@@ -38,13 +34,13 @@ export function formatPlan(plan: Plan, request: RoutedChatRequest): string[] {
     lines.push('Candidates, best first (tried in this order on failure):');
     const rows = [['#', 'model', 'score', 'est. cost', 'est. latency']];
     plan.candidates.forEach((c, i) => rows.push([String(i + 1), c.key, c.score.toFixed(3), `$${formatUsd(c.expectedCostUsd)}`, latency(c.expectedLatencyMs)]));
-    for (const line of pad(rows)) lines.push(`  ${line}`);
+    for (const line of formatRows(rows)) lines.push(`  ${line}`);
   }
   if (plan.excluded.length > 0) {
     lines.push('');
     lines.push('Excluded:');
     const rows = plan.excluded.map((x) => [x.key, x.reason]);
-    for (const line of pad(rows)) lines.push(`  ${line}`);
+    for (const line of formatRows(rows)) lines.push(`  ${line}`);
   }
   return lines;
 }

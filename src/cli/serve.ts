@@ -9,13 +9,6 @@ interface ServeFlags {
   config?: string;
 }
 
-function parsePort(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('--port', [`server.port: '${text}' is not a port number (0-65535)`]);
-  return port;
-}
-
 /** `switchyard serve`: the gateway, until SIGTERM/SIGINT (SIGHUP reloads the configuration). */
 export function registerServeCommand(program: Command, io: CliIo): Command {
   return program
@@ -26,7 +19,7 @@ export function registerServeCommand(program: Command, io: CliIo): Command {
     .option('-c, --config <file>', 'configuration file (default: $SWITCHYARD_CONFIG or ./switchyard.yaml)')
     .action(async (flags: ServeFlags) => {
       try {
-        const running = await startServer({ file: flags.config, port: parsePort(flags.port), host: flags.host, env: io.env, cwd: io.cwd });
+        const running = await startServer({ file: flags.config, port: flags.port, host: flags.host, env: io.env, cwd: io.cwd });
         installSignalHandlers(running);
       } catch (err) {
         if (err instanceof ConfigError) {

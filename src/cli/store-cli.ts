@@ -1,7 +1,7 @@
 /**
  * What the store commands (`keys`, `usage`) share: where the store is, how it is opened,
- * output sinks and a plain-text table.
- * Exports: `StoreCommandOptions`, `addStoreOption`, `withStore`, `formatTable`, `fail`.
+ * and how a failure is reported.
+ * Exports: `StoreCommandOptions`, `addStoreOption`, `withStore`, `fail`.
  */
 import type { Command } from 'commander';
 import { GatewayError } from '../core/errors';
@@ -50,13 +50,3 @@ export function fail(cmd: Command, message: string): never {
   throw new Error(message); // unreachable: cmd.error exits or throws
 }
 
-/** Columns padded to their widest cell; columns listed in `numeric` are right-aligned. */
-export function formatTable(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string[] {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)];
-}

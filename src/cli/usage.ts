@@ -8,7 +8,8 @@ import { GatewayError } from '../core/errors';
 import type { AggregateQuery, UsageAggregateRow } from '../server/store';
 import { parseUsageQuery } from '../server/usage-query';
 import { money } from './keys';
-import { addStoreOption, fail, formatTable, withStore, type StoreCommandOptions } from './store-cli';
+import { addStoreOption, fail, withStore, type StoreCommandOptions } from './store-cli';
+import { formatTable } from './table';
 
 interface UsageFlags {
   groupBy?: string;

@@ -143,8 +143,8 @@ export interface LoadConfigOptions {
   file?: string;
   env?: Env;
   cwd?: string;
-  /** Command-line overrides (win over the environment and the file). */
-  port?: number;
+  /** Command-line overrides (win over the environment and the file); `--port` text is validated here, as PORT is. */
+  port?: number | string;
   host?: string;
 }
 

@@ -36,6 +36,8 @@ describe('server configuration', () => {
     expect(loadServerConfig({ file, env: { PORT: '9100' }, port: 9200 }).config.server.port).toBe(9200);
     expect(loadServerConfig({ file, env: { HOST: '0.0.0.0' } }).config.server.host).toBe('0.0.0.0');
     expect(() => loadServerConfig({ file, env: { PORT: 'eighty' } })).toThrow(/not a port number/);
+    expect(loadServerConfig({ file, env: {}, port: '9300' }).config.server.port).toBe(9300);
+    expect(() => loadServerConfig({ file, env: {}, port: '70000' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/--port.*'70000' is not a port number/s) }));
   });
 
   it('lists every problem of an invalid file as path: message', () => {
