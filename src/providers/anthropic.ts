@@ -3,6 +3,7 @@ import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } f
 import { ProviderError } from '../core/errors';
 import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, FinishReason, ToolCall, Usage } from '../core/schema';
+import { contentText, parseEventJson, parseWire, textSegments, tokenCount } from './wire';
 
 /**
  * Anthropic Messages API (POST /v1/messages) behind the unified OpenAI-shaped interface.
@@ -116,12 +117,6 @@ const WireEvents = {
 type WireUsage = z.infer<typeof WireUsageSchema>;
 type WireMessage = z.infer<typeof WireMessageSchema>;
 
-function parseWire<T extends z.ZodType>(schema: T, value: unknown, provider: string, what: string): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ProviderError({ kind: 'upstream_error', provider, message: `upstream sent an unexpected ${what}` });
-  return parsed.data;
-}
-
 // ---------------------------------------------------------------------------
 // Errors
 
@@ -166,19 +161,13 @@ export function readAnthropicError(status: number, body: unknown, raw: string): 
 /** Input Anthropic cannot take; the adapter turns it into a bad_request naming the field. */
 class MappingError extends Error {}
 
-type TextContent = string | ReadonlyArray<{ text: string }> | null | undefined;
 type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
 
-function joinText(content: TextContent, separator = '\n'): string {
-  if (content == null) return '';
-  return typeof content === 'string' ? content : content.map((p) => p.text).join(separator);
-}
-
 /** Anthropic rejects empty text blocks, so empty strings produce none. */
-function textBlocks(content: TextContent): AnthropicBlock[] {
-  if (content == null) return [];
-  const texts = typeof content === 'string' ? [content] : content.map((p) => p.text);
-  return texts.filter((text) => text.length > 0).map((text) => ({ type: 'text', text }));
+function textBlocks(content: ChatMessage['content']): AnthropicBlock[] {
+  return textSegments(content)
+    .filter((text) => text.length > 0)
+    .map((text) => ({ type: 'text', text }));
 }
 
 const DATA_URL_RE = /^data:([^;,]+);base64,(.+)$/s;
@@ -234,7 +223,7 @@ function toTurn(msg: ChatMessage, path: string): AnthropicTurn | undefined {
     case 'assistant':
       return { role: 'assistant', content: assistantBlocks(msg, path) };
     case 'tool':
-      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: msg.tool_call_id, content: joinText(msg.content) }] };
+      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: msg.tool_call_id, content: contentText(msg.content, '\n') }] };
     default:
       return undefined; // system/developer go to the top-level `system`
   }
@@ -259,7 +248,7 @@ export function toAnthropicMessages(messages: ChatMessage[]): AnthropicTurn[] {
 }
 
 function systemPrompt(req: ChatRequest): string | undefined {
-  const parts = req.messages.flatMap((m) => (m.role === 'system' || m.role === 'developer' ? [joinText(m.content)] : []));
+  const parts = req.messages.flatMap((m) => (m.role === 'system' || m.role === 'developer' ? [contentText(m.content, '\n')] : []));
   if (req.response_format?.type === 'json_object') parts.push(JSON_OBJECT_INSTRUCTION);
   const nonEmpty = parts.filter((p) => p.length > 0);
   return nonEmpty.length > 0 ? nonEmpty.join('\n\n') : undefined;
@@ -328,15 +317,11 @@ export function toAnthropicRequest(req: ChatRequest): MappedRequest {
 // ---------------------------------------------------------------------------
 // Response mapping
 
-function tokens(v: number | null | undefined): number {
-  return typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.round(v)) : 0;
-}
-
 /** Anthropic's input_tokens exclude cached tokens; OpenAI's prompt_tokens include them. */
 export function toUsage(u: WireUsage): Usage {
-  const cacheRead = tokens(u.cache_read_input_tokens);
-  const prompt = tokens(u.input_tokens) + cacheRead + tokens(u.cache_creation_input_tokens);
-  const completion = tokens(u.output_tokens);
+  const cacheRead = tokenCount(u.cache_read_input_tokens);
+  const prompt = tokenCount(u.input_tokens) + cacheRead + tokenCount(u.cache_creation_input_tokens);
+  const completion = tokenCount(u.output_tokens);
   const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   if (cacheRead > 0) usage.prompt_tokens_details = { cached_tokens: cacheRead };
   return usage;
@@ -425,7 +410,7 @@ export class AnthropicStreamTranslator {
   }
 
   translate(event: { event?: string; data: string }): ChatChunk[] {
-    const data = this.parse(event.data);
+    const data = parseEventJson(event.data, this.provider, this.delivered);
     const type = typeof data.type === 'string' ? data.type : event.event;
     switch (type) {
       case 'message_start':
@@ -443,16 +428,6 @@ export class AnthropicStreamTranslator {
       default:
         return []; // ping, content_block_stop, and event types added later
     }
-  }
-
-  private parse(data: string): Record<string, unknown> {
-    try {
-      const parsed: unknown = JSON.parse(data);
-      if (parsed && typeof parsed === 'object') return parsed as Record<string, unknown>;
-    } catch {
-      // reported below
-    }
-    throw new ProviderError({ kind: 'upstream_error', provider: this.provider, message: 'upstream sent an invalid stream event', partial: this.delivered });
   }
 
   private onMessageStart(ev: z.infer<typeof WireEvents.message_start>): ChatChunk[] {

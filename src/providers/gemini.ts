@@ -5,6 +5,7 @@ import { ProviderError, type ErrorKind } from '../core/errors';
 import { providerErrorFrom, sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
 import { parseGoDuration } from '../core/retry-after';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from '../core/schema';
+import { contentText, parseEventJson, parseWire, textSegments, tokenCount } from './wire';
 
 /**
  * Google Gemini API (generativelanguage.googleapis.com, v1beta): `generateContent` and
@@ -97,15 +98,11 @@ function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function textOf(content: string | Array<{ type: 'text'; text: string }> | null | undefined): string {
-  if (content == null) return '';
-  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
-}
-
-function textParts(content: string | ReadonlyArray<{ type: string; text?: string }>): OutPart[] {
-  const texts = typeof content === 'string' ? [content] : content.filter((p) => p.type === 'text').map((p) => p.text ?? '');
+function textParts(content: ChatMessage['content']): OutPart[] {
   // Gemini rejects empty text parts.
-  return texts.filter((t) => t.length > 0).map((text) => ({ text }));
+  return textSegments(content)
+    .filter((t) => t.length > 0)
+    .map((text) => ({ text }));
 }
 
 const MIME_BY_EXTENSION: Record<string, string> = {
@@ -152,7 +149,7 @@ type UserContent = Extract<ChatMessage, { role: 'user' }>['content'];
 
 function userParts(content: UserContent): OutPart[] {
   if (typeof content === 'string') return textParts(content);
-  return content.flatMap((p) => (p.type === 'text' ? textParts([p]) : [imagePart(p.image_url.url)]));
+  return content.flatMap((p) => (p.type === 'text' ? textParts(p.text) : [imagePart(p.image_url.url)]));
 }
 
 function decodeToolCallId(id: string): { signature?: string } {
@@ -179,7 +176,7 @@ function functionCallPart(call: ToolCall, where: string, provider: string): OutP
 
 function functionResponsePart(msg: Extract<ChatMessage, { role: 'tool' }>, name: string | undefined, where: string, provider: string): OutPart {
   if (!name) throw badRequest(provider, `${where}.tool_call_id '${msg.tool_call_id}' matches no earlier assistant tool call`);
-  const text = textOf(msg.content);
+  const text = contentText(msg.content);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -215,7 +212,7 @@ export function toGeminiContents(messages: ChatMessage[], provider: string): { c
       case 'assistant': {
         const calls = msg.tool_calls ?? [];
         calls.forEach((c) => toolNames.set(c.id, c.function.name));
-        const parts = [...textParts(textOf(msg.content)), ...calls.map((c, j) => functionCallPart(c, `${where}.tool_calls[${j}]`, provider))];
+        const parts = [...textParts(contentText(msg.content)), ...calls.map((c, j) => functionCallPart(c, `${where}.tool_calls[${j}]`, provider))];
         appendTurn(contents, 'model', parts);
         break;
       }
@@ -407,16 +404,12 @@ export function mapFinishReason(reason: string, hasToolCalls: boolean): FinishRe
   return hasToolCalls ? 'tool_calls' : 'stop';
 }
 
-function count(v: number | undefined): number {
-  return typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.round(v)) : 0;
-}
-
 export function mapUsage(meta: GeminiUsage): Usage {
-  const prompt = count(meta.promptTokenCount) + count(meta.toolUsePromptTokenCount);
-  const reasoning = count(meta.thoughtsTokenCount);
-  const completion = count(meta.candidatesTokenCount) + reasoning;
-  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: count(meta.totalTokenCount) || prompt + completion };
-  const cached = count(meta.cachedContentTokenCount);
+  const prompt = tokenCount(meta.promptTokenCount) + tokenCount(meta.toolUsePromptTokenCount);
+  const reasoning = tokenCount(meta.thoughtsTokenCount);
+  const completion = tokenCount(meta.candidatesTokenCount) + reasoning;
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: tokenCount(meta.totalTokenCount) || prompt + completion };
+  const cached = tokenCount(meta.cachedContentTokenCount);
   if (cached) usage.prompt_tokens_details = { cached_tokens: cached };
   if (reasoning) usage.completion_tokens_details = { reasoning_tokens: reasoning };
   return usage;
@@ -436,9 +429,7 @@ function readParts(parts: GeminiPart[], firstIndex: number): { text: string | nu
 }
 
 function parseResponse(raw: unknown, provider: string): GeminiResponse {
-  const parsed = GenerateContentResponseSchema.safeParse(raw);
-  if (!parsed.success) throw new ProviderError({ kind: 'upstream_error', provider, message: 'upstream sent an unexpected response shape' });
-  return parsed.data;
+  return parseWire(GenerateContentResponseSchema, raw, provider, 'response shape');
 }
 
 /** The first candidate, or the reason there is none (a blocked prompt). */
@@ -592,14 +583,6 @@ function modelPath(model: string): string {
   return `models/${encodeURIComponent(model)}`;
 }
 
-function parseEventData(data: string, provider: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    throw new ProviderError({ kind: 'upstream_error', provider, message: 'upstream sent an invalid stream event' });
-  }
-}
-
 export class GeminiAdapter implements ProviderAdapter {
   constructor(readonly name: string = 'gemini') {}
 
@@ -633,7 +616,7 @@ export class GeminiAdapter implements ProviderAdapter {
     const mapper = new GeminiStreamMapper(req.model, this.name);
     try {
       for await (const event of call.events()) {
-        const raw = parseEventData(event.data, this.name);
+        const raw = parseEventJson(event.data, this.name);
         if (isPlainObject(raw) && raw.error) throw inlineError(raw, this.name);
         yield* mapper.push(parseResponse(raw, this.name));
       }
@@ -650,12 +633,11 @@ export class GeminiAdapter implements ProviderAdapter {
     for (let page = 0; page < 50; page++) {
       const query = new URLSearchParams({ pageSize: '1000', ...(pageToken ? { pageToken } : {}) });
       const call = await this.send(ctx, `/models?${query.toString()}`, { method: 'GET' });
-      const parsed = ModelListSchema.safeParse(await call.json());
-      if (!parsed.success) throw new ProviderError({ kind: 'upstream_error', provider: this.name, message: 'upstream sent an unexpected model list' });
-      for (const m of parsed.data.models ?? []) {
+      const list = parseWire(ModelListSchema, await call.json(), this.name, 'model list');
+      for (const m of list.models ?? []) {
         if (m.supportedGenerationMethods?.includes('generateContent')) models.push({ id: m.name.replace(/^models\//, ''), ownedBy: 'google' });
       }
-      pageToken = parsed.data.nextPageToken;
+      pageToken = list.nextPageToken;
       if (!pageToken) break;
     }
     return models;

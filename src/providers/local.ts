@@ -5,6 +5,7 @@ import type { ProviderConfig } from '../core/config';
 import { ProviderError } from '../core/errors';
 import { CallerAbortError } from '../core/http';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, FinishReason, ToolCall } from '../core/schema';
+import { contentText } from './wire';
 
 /**
  * The `local` provider: a GGUF model file answered in-process by node-llama-cpp. The package is
@@ -74,13 +75,6 @@ interface Loaded {
   sequence: LlamaSequence;
 }
 
-function text(m: ChatMessage): string {
-  const c = m.content;
-  if (typeof c === 'string') return c;
-  if (!Array.isArray(c)) return '';
-  return c.map((p) => (p.type === 'text' ? p.text : '')).join('');
-}
-
 function parseMaybeJson(s: string): unknown {
   try {
     return JSON.parse(s) as unknown;
@@ -93,13 +87,13 @@ function parseMaybeJson(s: string): unknown {
 export function toHistory(messages: ChatMessage[]): HistoryItem[] {
   const history: HistoryItem[] = [];
   const results = new Map<string, unknown>();
-  for (const m of messages) if (m.role === 'tool') results.set(m.tool_call_id, parseMaybeJson(text(m)));
+  for (const m of messages) if (m.role === 'tool') results.set(m.tool_call_id, parseMaybeJson(contentText(m.content)));
   for (const m of messages) {
-    if (m.role === 'system' || m.role === 'developer') history.push({ type: 'system', text: text(m) });
-    else if (m.role === 'user') history.push({ type: 'user', text: text(m) });
+    if (m.role === 'system' || m.role === 'developer') history.push({ type: 'system', text: contentText(m.content) });
+    else if (m.role === 'user') history.push({ type: 'user', text: contentText(m.content) });
     else if (m.role === 'assistant') {
       const response: Extract<HistoryItem, { type: 'model' }>['response'] = [];
-      const content = text(m);
+      const content = contentText(m.content);
       if (content) response.push(content);
       for (const tc of m.tool_calls ?? []) {
         response.push({ type: 'functionCall', name: tc.function.name, params: parseMaybeJson(tc.function.arguments), result: results.get(tc.id) ?? null });

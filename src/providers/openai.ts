@@ -3,6 +3,7 @@ import { ProviderError } from '../core/errors';
 import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails } from '../core/http';
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage } from '../core/schema';
 import { withWireText } from '../core/wire-text';
+import { parseEventJson, tokenCount } from './wire';
 
 /**
  * How one OpenAI-shaped API deviates from OpenAI's own. The OpenAI adapter is the
@@ -35,18 +36,14 @@ export function normalizeFinishReason(reason: unknown): FinishReason {
 export function normalizeUsage(raw: unknown): Usage | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const u = raw as Record<string, unknown>;
-  const prompt = num(u.prompt_tokens);
-  const completion = num(u.completion_tokens);
-  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: num(u.total_tokens) || prompt + completion };
-  const cached = num((u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens);
+  const prompt = tokenCount(u.prompt_tokens);
+  const completion = tokenCount(u.completion_tokens);
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: tokenCount(u.total_tokens) || prompt + completion };
+  const cached = tokenCount((u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens);
   if (cached) usage.prompt_tokens_details = { cached_tokens: cached };
-  const reasoning = num((u.completion_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens);
+  const reasoning = tokenCount((u.completion_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens);
   if (reasoning) usage.completion_tokens_details = { reasoning_tokens: reasoning };
   return usage;
-}
-
-function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.round(v)) : 0;
 }
 
 /** OpenAI-style error bodies: `{"error":{"message","type","code"}}` (some servers send a bare string). */
@@ -175,14 +172,6 @@ function applyDialect(req: ChatRequest, dialect: OpenAIDialect): Record<string, 
   return body;
 }
 
-function parseEventData(data: string, provider: string): Record<string, unknown> {
-  try {
-    return JSON.parse(data) as Record<string, unknown>;
-  } catch {
-    throw new ProviderError({ kind: 'upstream_error', provider, message: 'upstream sent an invalid stream event' });
-  }
-}
-
 export class OpenAIAdapter implements ProviderAdapter {
   constructor(
     readonly name: string = 'openai',
@@ -228,7 +217,7 @@ export class OpenAIAdapter implements ProviderAdapter {
           finished = true;
           break;
         }
-        const data = parseEventData(event.data, this.name);
+        const data = parseEventJson(event.data, this.name);
         if (data.error) throw providerErrorFrom(readOpenAIError(200, data, event.data), this.name, 'upstream_error');
         yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model);
       }

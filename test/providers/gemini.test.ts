@@ -344,6 +344,11 @@ describe('Gemini adapter: responses', () => {
     expect(res.choices[0]!.finish_reason).toBe('length');
   });
 
+  it('rejects a 200 body that is not a GenerateContentResponse', async () => {
+    nock(BASE).post(GENERATE).reply(200, { candidates: 'nope' });
+    await expect(adapter.complete(hello, ctx)).rejects.toMatchObject({ kind: 'upstream_error', message: 'upstream sent an unexpected response shape' });
+  });
+
   it('throws content_filter for a blocked prompt', async () => {
     nock(BASE).post(GENERATE).reply(200, fixtureJson('gemini/generate-prompt-blocked.json'));
     const err = await adapter.complete(hello, ctx).catch((e: unknown) => e);
@@ -407,6 +412,16 @@ describe('Gemini adapter: streaming', () => {
     const event = `data: ${JSON.stringify(fixtureJson('gemini/error-503.json'))}\r\n\r\n`;
     nock(BASE).post(STREAM).query({ alt: 'sse' }).reply(200, event, SSE_HEADERS);
     await expect(collect(adapter.stream(hello, ctx))).rejects.toMatchObject({ kind: 'overloaded', status: 503, retryable: true });
+  });
+
+  it('fails a stream on an event that is not JSON', async () => {
+    nock(BASE).post(STREAM).query({ alt: 'sse' }).reply(200, 'data: {not json\r\n\r\n', SSE_HEADERS);
+    await expect(collect(adapter.stream(hello, ctx))).rejects.toMatchObject({ kind: 'upstream_error', provider: 'gemini', message: 'upstream sent an invalid stream event' });
+  });
+
+  it('fails a stream on an event that is not a GenerateContentResponse', async () => {
+    nock(BASE).post(STREAM).query({ alt: 'sse' }).reply(200, 'data: {"candidates":"nope"}\r\n\r\n', SSE_HEADERS);
+    await expect(collect(adapter.stream(hello, ctx))).rejects.toMatchObject({ kind: 'upstream_error', message: 'upstream sent an unexpected response shape' });
   });
 
   it('maps an error status on the streaming endpoint', async () => {
@@ -480,6 +495,11 @@ describe('Gemini adapter: models and registry', () => {
       { id: 'gemini-2.5-flash', ownedBy: 'google' },
     ]);
     expect(scope.isDone()).toBe(true);
+  });
+
+  it('rejects a model list that is not one', async () => {
+    nock(BASE).get('/v1beta/models').query({ pageSize: '1000' }).reply(200, { models: 'nope' });
+    await expect(adapter.listModels(ctx)).rejects.toMatchObject({ kind: 'upstream_error', provider: 'gemini', message: 'upstream sent an unexpected model list' });
   });
 
   it('is what the registry builds for GEMINI_API_KEY, with the default base URL', () => {

@@ -109,6 +109,20 @@ describe('local provider (node-llama-cpp)', () => {
     ]);
   });
 
+  it('flattens multi-part content to its text, images left out and parts joined without a separator', () => {
+    const history = toHistory([
+      { role: 'developer', content: [{ type: 'text', text: 'Be ' }, { type: 'text', text: 'brief.' }] },
+      { role: 'user', content: [{ type: 'text', text: 'What is ' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }, { type: 'text', text: 'this?' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'A ' }, { type: 'text', text: 'cat.' }] },
+    ]);
+    expect(history).toEqual([
+      { type: 'system', text: 'Be brief.' },
+      { type: 'user', text: 'What is this?' },
+      { type: 'model', response: ['A cat.'] },
+      { type: 'model', response: [] },
+    ]);
+  });
+
   it('answers, streams and reports token usage through the library API', async () => {
     const { mod, seen } = fakeModule({ text: ['Hel', 'lo', '!'] });
     const a = new LocalAdapter({ modelPath: model, load: async () => mod });
