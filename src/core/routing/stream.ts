@@ -15,6 +15,8 @@ interface OpenedStream {
   assembler: StreamAssembler;
   /** The upstream finished before any content (an empty answer). */
   ended: boolean;
+  /** The complete answer, when it ended. */
+  answer?: ChatResponse;
 }
 
 export interface StreamHooks {
@@ -34,8 +36,9 @@ function closeQuietly(iterator: AsyncIterator<ChatChunk>): void {
  * Adapters must throw when a stream ends without its terminal event; this catches any that do not
  * (or an upstream that sends [DONE] after a cut): an answer whose choice never finished is not complete.
  */
-function assertFinished(assembler: StreamAssembler, provider: string): void {
-  if (assembler.response()) return;
+function finishedAnswer(assembler: StreamAssembler, provider: string): ChatResponse {
+  const answer = assembler.response();
+  if (answer) return answer;
   throw new ProviderError({ kind: 'upstream_error', provider, message: 'stream ended without a finish_reason: the answer may be truncated' });
 }
 
@@ -50,8 +53,7 @@ async function openStream(handle: AttemptHandle, request: RoutedChatRequest): Pr
     for (;;) {
       const r = await handle.race(iterator.next());
       if (r.done) {
-        assertFinished(assembler, handle.model.provider);
-        return { iterator, buffered, assembler, ended: true };
+        return { iterator, buffered, assembler, ended: true, answer: finishedAnswer(assembler, handle.model.provider) };
       }
       buffered.push(r.value);
       assembler.add(r.value);
@@ -95,16 +97,17 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
   let settled = false;
   let reading = false;
 
-  const settle = (result: AttemptResult) => {
+  /** `answer` is the complete answer when the stream completed. */
+  const settle = (result: AttemptResult, answer?: ChatResponse) => {
     if (settled) return;
     settled = true;
     handle.finish(result);
     const s = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage: assembler.usage, ttftMs });
-    hooks.onDone(s, 'ok' in result ? assembler.response() : undefined);
+    hooks.onDone(s, answer);
     resolveStory(s);
   };
 
-  if (value.ended) settle({ ok: true });
+  if (value.ended) settle({ ok: true }, value.answer);
   // Deadline or caller abort while nobody is waiting on the upstream: release it now.
   handle.controller.signal.addEventListener(
     'abort',
@@ -119,6 +122,7 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
   async function* relay(): AsyncGenerator<ChatChunk> {
     try {
       for (const chunk of buffered) yield chunk;
+      let answer = value.answer;
       while (!value.ended) {
         reading = true;
         let r: IteratorResult<ChatChunk>;
@@ -128,13 +132,13 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
           reading = false;
         }
         if (r.done) {
-          assertFinished(assembler, handle.model.provider);
+          answer = finishedAnswer(assembler, handle.model.provider);
           break;
         }
         assembler.add(r.value);
         yield r.value;
       }
-      settle({ ok: true });
+      settle({ ok: true }, answer);
     } catch (err) {
       const result = handle.classify(err);
       settle(result);
