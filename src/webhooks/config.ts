@@ -17,6 +17,14 @@ const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const SCHEMA_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 const BODY_LIMIT_RE = /^\d+(?:\.\d+)?\s*(?:b|kb|mb)$/i;
 
+/** A platform API's base URL; trailing slashes are dropped here, once, as clients append `/path`. */
+function apiBaseUrl(fallback: string) {
+  return z
+    .url()
+    .transform((url) => url.replace(/\/+$/, ''))
+    .default(fallback);
+}
+
 export const TextOutputSchema = z.strictObject({
   type: z.literal('text'),
   /** Answers longer than this are cut at a word boundary (SMS and chat apps have limits). */
@@ -66,7 +74,7 @@ export const WhatsAppSourceSchema = z.strictObject({
   /** Only messages to this business number are handled (default: any number of the app). */
   phone_number_id: z.string().min(1).optional(),
   api_version: z.string().regex(/^v\d+\.\d+$/, 'e.g. "v23.0"').default('v23.0'),
-  api_base_url: z.url().default('https://graph.facebook.com'),
+  api_base_url: apiBaseUrl('https://graph.facebook.com'),
 });
 
 export const TwilioSourceSchema = z.strictObject({
@@ -77,7 +85,7 @@ export const TwilioSourceSchema = z.strictObject({
   public_url: z.url().optional(),
   /** How long the webhook waits for the answer to send it as TwiML; later answers go through the Messages API. Twilio gives up at 15 s. */
   reply_wait_ms: z.number().int().min(0).max(14_000).default(10_000),
-  api_base_url: z.url().default('https://api.twilio.com'),
+  api_base_url: apiBaseUrl('https://api.twilio.com'),
 });
 
 export const HubSpotSourceSchema = z.strictObject({
@@ -91,7 +99,7 @@ export const HubSpotSourceSchema = z.strictObject({
   /** Contact properties read from the CRM before prompting (`{{contact.properties.NAME}}`). */
   properties: z.array(z.string().min(1)).default(['email', 'firstname', 'lastname', 'company', 'jobtitle', 'website', 'city', 'country']),
   max_age_ms: z.number().int().positive().default(300_000),
-  api_base_url: z.url().default('https://api.hubapi.com'),
+  api_base_url: apiBaseUrl('https://api.hubapi.com'),
 });
 
 export const SlackSourceSchema = z.strictObject({
@@ -103,7 +111,7 @@ export const SlackSourceSchema = z.strictObject({
   /** Event types answered: `app_mention` and/or `message` (direct messages). */
   events: z.array(z.enum(['app_mention', 'message'])).min(1).default(['app_mention', 'message']),
   max_age_s: z.number().int().positive().default(300),
-  api_base_url: z.url().default('https://slack.com/api'),
+  api_base_url: apiBaseUrl('https://slack.com/api'),
 });
 
 export const GenericSourceSchema = z

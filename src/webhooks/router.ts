@@ -118,13 +118,14 @@ export function createWebhookRouter(deps: RouterDeps): Router {
       return send(res, source.handshake(inbound, flow));
     }
     if (req.method !== 'POST') throw new WebhookError(405, `${req.method} is not served here; use POST.`, 'method_not_allowed');
+    let verified: unknown;
     try {
-      source.verify(inbound, flow, deps.now());
+      verified = source.verify(inbound, flow, deps.now());
     } catch (err) {
       if (err instanceof WebhookError) deps.logger.warn('webhook refused', { flow: name, source: flow.source, status: err.status, reason: err.message });
       throw err;
     }
-    const intake = source.intake(inbound, flow, name);
+    const intake = source.intake(inbound, flow, name, verified);
     if (intake.kind === 'respond') return send(res, intake.reply);
     await enqueueAndAnswer(req, res, name, intake, flow.max_attempts ?? deps.defaultMaxAttempts, flow.source);
   };

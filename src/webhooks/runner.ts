@@ -6,8 +6,10 @@
 import { GatewayError } from '../core/errors';
 import type { Switchyard } from '../core/gateway';
 import type { RouteStory, RoutedChatRequest } from '../core/routing/types';
+import { retryAfterMsFromHeaders } from '../core/retry-after';
 import type { ChatMessage } from '../core/schema';
 import { StructuredOutputError, completeStructured, completionText, withResponseFormat } from '../core/tasks';
+import { isRetryableStatus } from './clients/http';
 import type { Flow, JsonOutput } from './config';
 import { renderTemplate } from './template';
 import { JobError, type FlowResult } from './types';
@@ -37,7 +39,7 @@ export function buildRequest(flow: Flow, fields: Record<string, unknown>): Route
 }
 
 /**
- * Errors of the routed call, as job errors: 4xx (but 408/429) are permanent. So is an answer that
+ * Errors of the routed call, as job errors: 4xx (but 408/425/429) are permanent. So is an answer that
  * still misses the schema after the repair call: each attempt costs two calls, so the job goes to
  * the dead letters for replay instead.
  */
@@ -47,12 +49,10 @@ function toJobError(err: unknown): JobError {
     return new JobError(`the answer ${err.problem}${err.repair === 'failed' ? ' (after one repair attempt)' : ''}`, { retryable: false, cause: err });
   }
   if (err instanceof GatewayError) {
-    const retryAfter = Number(err.headers['retry-after']);
-    const retryable = err.status >= 500 || err.status === 408 || err.status === 429;
     return new JobError(`model call failed: ${err.message}`, {
-      retryable,
+      retryable: isRetryableStatus(err.status),
       status: err.status,
-      retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+      retryAfterMs: retryAfterMsFromHeaders(new Headers(err.headers)),
       cause: err,
     });
   }

@@ -55,44 +55,55 @@ const HUBSPOT_DECODE: ReadonlyArray<[RegExp, string]> = [
   [/%3B/gi, ';'],
 ];
 
-export interface HubSpotCheck {
+/** What every timestamped scheme (HubSpot, Slack, Standard Webhooks) checks a request with. */
+interface TimedCheck {
+  rawBody: Buffer;
+  signature: string | undefined;
+  timestamp: string | undefined;
+  nowMs: number;
+}
+
+/**
+ * The reason a signed timestamp header is unusable: not an epoch number in `unit`, or further
+ * than `maxAgeMs` from now in either direction (a replay, or a clock far ahead).
+ */
+export function timestampProblem(name: string, value: string, unit: 'seconds' | 'milliseconds', nowMs: number, maxAgeMs: number): string | undefined {
+  const digits = unit === 'seconds' ? /^\d{1,12}$/ : /^\d{1,16}$/;
+  if (!digits.test(value)) return `${name} is not epoch ${unit}`;
+  const sentMs = unit === 'seconds' ? Number(value) * 1000 : Number(value);
+  return Math.abs(nowMs - sentMs) > maxAgeMs ? `${name} is outside the allowed window` : undefined;
+}
+
+/** `timestamp` is X-HubSpot-Request-Timestamp, epoch milliseconds. */
+export interface HubSpotCheck extends TimedCheck {
   method: string;
   /** The full URL HubSpot called (https, host, path, query). */
   url: string;
-  rawBody: Buffer;
-  signature: string | undefined;
-  /** `X-HubSpot-Request-Timestamp`, epoch milliseconds. */
-  timestamp: string | undefined;
   clientSecret: string;
-  nowMs: number;
   maxAgeMs: number;
 }
 
 /** HubSpot v3: base64 HMAC-SHA256 of method + URI + body + timestamp, within the time window. */
 export function checkHubSpotSignature(c: HubSpotCheck): string | undefined {
   if (!c.signature || !c.timestamp) return 'missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header';
-  if (!/^\d{1,16}$/.test(c.timestamp)) return 'X-HubSpot-Request-Timestamp is not epoch milliseconds';
-  if (Math.abs(c.nowMs - Number(c.timestamp)) > c.maxAgeMs) return 'request timestamp is outside the allowed window';
+  const stale = timestampProblem('X-HubSpot-Request-Timestamp', c.timestamp, 'milliseconds', c.nowMs, c.maxAgeMs);
+  if (stale) return stale;
   const uri = HUBSPOT_DECODE.reduce((u, [re, ch]) => u.replace(re, ch), c.url);
   const source = Buffer.concat([Buffer.from(`${c.method.toUpperCase()}${uri}`, 'utf8'), c.rawBody, Buffer.from(c.timestamp, 'utf8')]);
   return safeEqual(c.signature.trim(), hmac(c.clientSecret, source, 'base64')) ? undefined : 'signature does not match';
 }
 
-export interface SlackCheck {
-  rawBody: Buffer;
-  signature: string | undefined;
-  /** `X-Slack-Request-Timestamp`, epoch seconds. */
-  timestamp: string | undefined;
+/** `timestamp` is X-Slack-Request-Timestamp, epoch seconds. */
+export interface SlackCheck extends TimedCheck {
   signingSecret: string;
-  nowMs: number;
   maxAgeS: number;
 }
 
 /** Slack v0: `v0=` + hex HMAC-SHA256 of "v0:{timestamp}:{body}", within the time window. */
 export function checkSlackSignature(c: SlackCheck): string | undefined {
   if (!c.signature || !c.timestamp) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp header';
-  if (!/^\d{1,12}$/.test(c.timestamp)) return 'X-Slack-Request-Timestamp is not epoch seconds';
-  if (Math.abs(c.nowMs / 1000 - Number(c.timestamp)) > c.maxAgeS) return 'request timestamp is outside the allowed window';
+  const stale = timestampProblem('X-Slack-Request-Timestamp', c.timestamp, 'seconds', c.nowMs, c.maxAgeS * 1000);
+  if (stale) return stale;
   const source = Buffer.concat([Buffer.from(`v0:${c.timestamp}:`, 'utf8'), c.rawBody]);
   return safeEqual(c.signature.trim(), `v0=${hmac(c.signingSecret, source, 'hex')}`) ? undefined : 'signature does not match';
 }
@@ -108,24 +119,20 @@ export function checkTwilioSignature(
   return validateRequest(authToken, signature, url, params) ? undefined : 'signature does not match (is the public URL configured as Twilio calls it?)';
 }
 
-export interface StandardWebhookCheck {
-  rawBody: Buffer;
+/** `timestamp` is webhook-timestamp, epoch seconds. */
+export interface StandardWebhookCheck extends TimedCheck {
   id: string | undefined;
-  timestamp: string | undefined;
-  signature: string | undefined;
   /** `whsec_` + base64. */
   secret: string;
-  nowMs: number;
   toleranceS: number;
 }
 
 /** Standard Webhooks: any `v1,` entry of webhook-signature must match (key rotation sends several). */
 export function checkStandardWebhook(c: StandardWebhookCheck): string | undefined {
   if (!c.id || !c.timestamp || !c.signature) return 'missing webhook-id, webhook-timestamp or webhook-signature header';
-  if (!/^\d{1,12}$/.test(c.timestamp)) return 'webhook-timestamp is not epoch seconds';
-  const ts = Number(c.timestamp);
-  if (Math.abs(c.nowMs / 1000 - ts) > c.toleranceS) return 'webhook-timestamp is outside the allowed window';
-  const expected = new Webhook(c.secret).sign(c.id, new Date(ts * 1000), c.rawBody.toString('utf8'));
+  const stale = timestampProblem('webhook-timestamp', c.timestamp, 'seconds', c.nowMs, c.toleranceS * 1000);
+  if (stale) return stale;
+  const expected = new Webhook(c.secret).sign(c.id, new Date(Number(c.timestamp) * 1000), c.rawBody.toString('utf8'));
   const matches = c.signature
     .split(' ')
     .filter((s) => s.startsWith('v1,'))

@@ -93,6 +93,17 @@ describe('runFlow', () => {
     const limited = new GatewayError(429, 'slow down', { headers: { 'retry-after': '7' } });
     await expect(runFlow(textFlow, fields, new FakeSwitchyard(limited))).rejects.toMatchObject({ retryable: true, retryAfterMs: 7000 });
   });
+
+  it('retries the statuses the platform clients retry (408, 425, 429, 5xx), honouring Retry-After only when sent', async () => {
+    for (const status of [408, 425, 429, 500, 504]) {
+      await expect(runFlow(textFlow, fields, new FakeSwitchyard(new GatewayError(status, 'x')))).rejects.toMatchObject({ retryable: true, status, retryAfterMs: undefined });
+    }
+    for (const status of [401, 404, 413, 422]) {
+      await expect(runFlow(textFlow, fields, new FakeSwitchyard(new GatewayError(status, 'x')))).rejects.toMatchObject({ retryable: false, status });
+    }
+    const fractional = new GatewayError(503, 'busy', { headers: { 'retry-after': '1.5' } });
+    await expect(runFlow(textFlow, fields, new FakeSwitchyard(fractional))).rejects.toMatchObject({ retryAfterMs: 1500 });
+  });
 });
 
 describe('flow config', () => {
@@ -102,6 +113,16 @@ describe('flow config', () => {
     expect(FlowSchema.safeParse({ ...base, prompt: 'x', output: { type: 'json', schema: { type: 'nope' } } }).success).toBe(false);
     expect(FlowSchema.safeParse({ ...base, prompt: 'x', action: { type: 'update_contact' } }).success).toBe(false);
     expect(FlowSchema.safeParse({ ...base, prompt: 'x' }).success).toBe(true);
+  });
+
+  it('drops trailing slashes of api_base_url once, at parse time, and keeps the defaults', () => {
+    const slack = (extra: Record<string, unknown>) =>
+      FlowSchema.parse({ source: 'slack', slack: { signing_secret: 's', bot_token: 'xoxb-1', ...extra }, prompt: 'x', action: { type: 'reply' } });
+    const parsed = slack({ api_base_url: 'https://slack.example/api//' });
+    expect(parsed.source === 'slack' && parsed.slack.api_base_url).toBe('https://slack.example/api');
+    const defaulted = slack({});
+    expect(defaulted.source === 'slack' && defaulted.slack.api_base_url).toBe('https://slack.com/api');
+    expect(FlowSchema.safeParse({ source: 'slack', slack: { signing_secret: 's', bot_token: 'b', api_base_url: 'not a url' }, prompt: 'x', action: { type: 'reply' } }).success).toBe(false);
   });
 
   it('rejects signing secrets that are not Standard Webhooks secrets', () => {

@@ -8,6 +8,7 @@ import {
   checkTwilioSignature,
   safeEqual,
   standardWebhookHeaders,
+  timestampProblem,
 } from '../../src/webhooks/signatures';
 import { parseForm } from '../../src/webhooks/sources/source';
 
@@ -147,6 +148,33 @@ describe('Standard Webhooks (standardwebhooks package)', () => {
     const body = '{"type":"flow.completed"}';
     const headers = standardWebhookHeaders(secret, 'job_1', Date.now(), body);
     expect(new Webhook(secret).verify(body, headers)).toEqual({ type: 'flow.completed' });
+  });
+});
+
+describe('timestampProblem (the window every timestamped scheme shares)', () => {
+  const now = 1_717_000_000_000;
+
+  it('accepts up to the limit on both sides, in seconds and in milliseconds', () => {
+    expect(timestampProblem('ts', String(now / 1000 - 300), 'seconds', now, 300_000)).toBeUndefined();
+    expect(timestampProblem('ts', String(now / 1000 + 300), 'seconds', now, 300_000)).toBeUndefined();
+    expect(timestampProblem('ts', String(now - 300_000), 'milliseconds', now, 300_000)).toBeUndefined();
+    expect(timestampProblem('ts', String(now + 300_000), 'milliseconds', now, 300_000)).toBeUndefined();
+  });
+
+  it('refuses one unit past the limit, stale or in the future, naming the header', () => {
+    expect(timestampProblem('X-Slack-Request-Timestamp', String(now / 1000 - 301), 'seconds', now, 300_000)).toBe(
+      'X-Slack-Request-Timestamp is outside the allowed window',
+    );
+    expect(timestampProblem('ts', String(now / 1000 + 301), 'seconds', now, 300_000)).toMatch(/window/);
+    expect(timestampProblem('ts', String(now - 300_001), 'milliseconds', now, 300_000)).toMatch(/window/);
+    expect(timestampProblem('ts', String(now + 300_001), 'milliseconds', now, 300_000)).toMatch(/window/);
+  });
+
+  it('refuses values that are not plain epoch digits of the unit', () => {
+    expect(timestampProblem('webhook-timestamp', '1717000000.5', 'seconds', now, 300_000)).toBe('webhook-timestamp is not epoch seconds');
+    expect(timestampProblem('ts', '-1', 'seconds', now, 300_000)).toMatch(/not epoch seconds/);
+    expect(timestampProblem('ts', String(now), 'seconds', now, 300_000)).toMatch(/not epoch seconds/);
+    expect(timestampProblem('ts', '1e12', 'milliseconds', now, 300_000)).toBe('ts is not epoch milliseconds');
   });
 });
 

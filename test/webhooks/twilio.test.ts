@@ -1,7 +1,10 @@
 import nock from 'nock';
 import request from 'supertest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
+import { FlowSchema, type FlowOf } from '../../src/webhooks/config';
 import { parseForm } from '../../src/webhooks/sources/source';
+import { twilioSource } from '../../src/webhooks/sources/twilio';
+import type { InboundRequest } from '../../src/webhooks/types';
 import { FakeSwitchyard, deferred, eventually, harness, type Harness } from './helpers';
 
 const TOKEN = 'test_auth_token_0123456789abcdef';
@@ -73,6 +76,19 @@ describe('Twilio SMS/WhatsApp flow', () => {
     expect(h.webhooks.queue.list()[0]?.effect).toBe('twilio message sent (SMreply1)');
   });
 
+  it("dead-letters a permanent Messages API error with Twilio's own message", async () => {
+    const gate = deferred<string>();
+    h = harness({ flows: flows({ reply_wait_ms: 30, api_base_url: 'https://twilio.example/' }), switchyard: new FakeSwitchyard(() => gate.promise) });
+    nock('https://twilio.example')
+      .post(`/2010-04-01/Accounts/${SID}/Messages.json`)
+      .reply(400, { code: 21211, message: "The 'To' number is not a valid phone number.", more_info: 'https://www.twilio.com/docs/errors/21211', status: 400 });
+    expect((await post(h)).text).toBe(EMPTY);
+    gate.resolve('Sorry for the wait.');
+    await eventually(() => h!.webhooks.queue.list()[0]?.state === 'dead', 'job dead');
+    expect(h.webhooks.queue.list()[0]).toMatchObject({ attempts: 1 });
+    expect(h.webhooks.queue.list()[0]?.lastError).toMatch(/Twilio Messages API: HTTP 400: The 'To' number is not a valid phone number\. \(code 21211\)/);
+  });
+
   it('a duplicate delivery gets an empty response and no second answer', async () => {
     const sy = new FakeSwitchyard('Hello!');
     h = harness({ flows: flows(), switchyard: sy });
@@ -102,5 +118,32 @@ describe('Twilio SMS/WhatsApp flow', () => {
     expect(res.status).toBe(200);
     expect(res.text).toBe(EMPTY);
     expect(h.webhooks.queue.counts().pending + h.webhooks.queue.counts().done).toBe(0);
+  });
+});
+
+describe('Twilio source: verify, then intake', () => {
+  const flow = FlowSchema.parse({ source: 'twilio', twilio: { auth_token: TOKEN, account_sid: SID }, prompt: 'x', action: { type: 'reply' } }) as FlowOf<'twilio'>;
+  const req: InboundRequest = {
+    method: 'POST',
+    url: 'https://gw.example.com/webhooks/twilio',
+    headers: { 'x-twilio-signature': SIG },
+    rawBody: Buffer.from(BODY),
+    query: new URLSearchParams(),
+  };
+
+  it('hands intake the very form whose signature it checked (the body is parsed once)', () => {
+    const verified = twilioSource.verify(req, flow, 0);
+    expect(verified).toEqual(parseForm(Buffer.from(BODY)));
+    // intake reads the verified parameters, not the raw body a second time.
+    const intake = twilioSource.intake({ ...req, rawBody: Buffer.from('Body=not+what+was+signed') }, flow, 'twilio', verified);
+    expect(intake).toMatchObject({
+      kind: 'enqueue',
+      events: [{ key: 'SM0123456789abcdef0123456789abcdef', payload: { fields: { message: { text: 'Hello gateway' }, from: 'whatsapp:+14155550100' } } }],
+    });
+  });
+
+  it('refuses, before any intake, a body changed after signing or a missing signature', () => {
+    expect(() => twilioSource.verify({ ...req, rawBody: Buffer.from(BODY.replace('Hello+gateway', 'Hello+attacker')) }, flow, 0)).toThrow(/does not match/);
+    expect(() => twilioSource.verify({ ...req, headers: {} }, flow, 0)).toThrow(/missing X-Twilio-Signature/);
   });
 });

@@ -3,6 +3,7 @@ import { JobError } from '../types';
 import { send, statusError, type OutboundContext, type OutboundRequest } from './http';
 
 export interface WhatsAppText {
+  /** Without a trailing slash (the flow config trims it). */
   apiBaseUrl: string;
   apiVersion: string;
   accessToken: string;
@@ -18,11 +19,10 @@ const RETRYABLE_CODES = new Set([1, 2, 4, 17, 32, 613, 80007, 130429, 131000, 13
 
 /** Sends the message; returns the message id Graph assigned. */
 export async function sendWhatsAppText(msg: WhatsAppText, ctx: OutboundContext): Promise<string> {
-  const base = msg.apiBaseUrl.replace(/\/+$/, '');
   const req: OutboundRequest = {
     service: 'WhatsApp Graph API',
     method: 'POST',
-    url: `${base}/${msg.apiVersion}/${encodeURIComponent(msg.phoneNumberId)}/messages`,
+    url: `${msg.apiBaseUrl}/${msg.apiVersion}/${encodeURIComponent(msg.phoneNumberId)}/messages`,
     headers: { authorization: `Bearer ${msg.accessToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       messaging_product: 'whatsapp',

@@ -79,9 +79,12 @@ export function statusError(req: OutboundRequest, res: OutboundResponse, now: nu
   });
 }
 
+/** Reads the API's own error message from a non-2xx answer (else the body's start is shown). */
+export type ErrorDetail = (res: OutboundResponse) => string | undefined;
+
 /** Sends and insists on a 2xx answer. */
-export async function sendOk(req: OutboundRequest, ctx: OutboundContext): Promise<OutboundResponse> {
+export async function sendOk(req: OutboundRequest, ctx: OutboundContext, detail?: ErrorDetail): Promise<OutboundResponse> {
   const res = await send(req, ctx);
-  if (res.status < 200 || res.status > 299) throw statusError(req, res, ctx.now());
+  if (res.status < 200 || res.status > 299) throw statusError(req, res, ctx.now(), detail?.(res));
   return res;
 }

@@ -2,6 +2,7 @@
 import { sendOk, type OutboundContext } from './http';
 
 export interface HubSpotApi {
+  /** Without a trailing slash (the flow config trims it). */
   apiBaseUrl: string;
   accessToken: string;
 }
@@ -16,7 +17,7 @@ function headers(api: HubSpotApi): Record<string, string> {
 }
 
 function contactUrl(api: HubSpotApi, id: string): string {
-  return `${api.apiBaseUrl.replace(/\/+$/, '')}/crm/v3/objects/contacts/${encodeURIComponent(id)}`;
+  return `${api.apiBaseUrl}/crm/v3/objects/contacts/${encodeURIComponent(id)}`;
 }
 
 /** GET /crm/v3/objects/contacts/{id}?properties=... */

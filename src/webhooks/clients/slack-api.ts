@@ -1,8 +1,9 @@
 /** Slack Web API: chat.postMessage (in a thread). */
 import { JobError } from '../types';
-import { send, statusError, type OutboundContext, type OutboundRequest } from './http';
+import { sendOk, type OutboundContext, type OutboundRequest } from './http';
 
 export interface SlackPost {
+  /** Without a trailing slash (the flow config trims it). */
   apiBaseUrl: string;
   botToken: string;
   channel: string;
@@ -18,12 +19,11 @@ export async function postSlackMessage(post: SlackPost, ctx: OutboundContext): P
   const req: OutboundRequest = {
     service: 'Slack chat.postMessage',
     method: 'POST',
-    url: `${post.apiBaseUrl.replace(/\/+$/, '')}/chat.postMessage`,
+    url: `${post.apiBaseUrl}/chat.postMessage`,
     headers: { authorization: `Bearer ${post.botToken}`, 'content-type': 'application/json; charset=utf-8' },
     body: JSON.stringify({ channel: post.channel, text: post.text, ...(post.threadTs ? { thread_ts: post.threadTs } : {}) }),
   };
-  const res = await send(req, ctx);
-  if (res.status < 200 || res.status > 299) throw statusError(req, res, ctx.now());
+  const res = await sendOk(req, ctx);
   const body = res.json as { ok?: boolean; error?: string; ts?: string } | undefined;
   if (body?.ok === true) return body.ts ?? '';
   const error = body?.error ?? 'unknown_error';

@@ -9,14 +9,18 @@ import type { FlowOf, SourceName } from '../config';
 import type { Enqueued, Job } from '../queue/queue';
 import { WebhookError, type AcceptedEvent, type FlowResult, type HttpReply, type InboundRequest, type JobPayload } from '../types';
 
-export interface Source<S extends SourceName = SourceName> {
+/**
+ * `Verified` is what verify() read to authenticate the request (Twilio: the signed form); the
+ * router hands it to intake(), so the body is parsed once and intake reads what was verified.
+ */
+export interface Source<S extends SourceName = SourceName, Verified = unknown> {
   readonly name: S;
   /** GET on the webhook URL (WhatsApp's subscription handshake); absent means GET is not served. */
   handshake?(req: InboundRequest, flow: FlowOf<S>): HttpReply;
   /** Throws WebhookError 401 unless the request is authentic and fresh. */
-  verify(req: InboundRequest, flow: FlowOf<S>, nowMs: number): void;
+  verify(req: InboundRequest, flow: FlowOf<S>, nowMs: number): Verified;
   /** Reads a verified request; throws WebhookError 400 when it is malformed. */
-  intake(req: InboundRequest, flow: FlowOf<S>, flowName: string): Intake;
+  intake(req: InboundRequest, flow: FlowOf<S>, flowName: string, verified: Verified): Intake;
   /** Fields only available at processing time (HubSpot: the contact's properties). */
   load?(payload: JobPayload, flow: FlowOf<S>, ctx: OutboundContext): Promise<Record<string, unknown>>;
   /** Sends the result back to the origin; returns what was done, for the job's record. */
@@ -67,9 +71,11 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+export type FormParams = Record<string, string | string[]>;
+
 /** Form-encoded body as Twilio's validator wants it: repeated names become arrays. */
-export function parseForm(raw: Buffer): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+export function parseForm(raw: Buffer): FormParams {
+  const out: FormParams = {};
   for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) {
     const prev = out[k];
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];

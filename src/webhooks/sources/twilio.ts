@@ -12,7 +12,7 @@ import MessagingResponse from 'twilio/lib/twiml/MessagingResponse';
 import { sendTwilioMessage } from '../clients/twilio-api';
 import { checkTwilioSignature } from '../signatures';
 import type { HttpReply } from '../types';
-import { header, parseForm, unauthorized, type Source } from './source';
+import { header, parseForm, unauthorized, type FormParams, type Source } from './source';
 
 /** Twilio's limit on a message body. */
 const MAX_BODY = 1600;
@@ -27,17 +27,19 @@ function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export const twilioSource: Source<'twilio'> = {
+export const twilioSource: Source<'twilio', FormParams> = {
   name: 'twilio',
 
+  /** Returns the form it checked the signature over: intake reads these very parameters. */
   verify(req, flow) {
     const url = flow.twilio.public_url ?? req.url;
-    const problem = checkTwilioSignature(flow.twilio.auth_token, header(req, 'x-twilio-signature'), url, parseForm(req.rawBody));
+    const params = parseForm(req.rawBody);
+    const problem = checkTwilioSignature(flow.twilio.auth_token, header(req, 'x-twilio-signature'), url, params);
     if (problem) throw unauthorized(problem);
+    return params;
   },
 
-  intake(req, flow) {
-    const params = parseForm(req.rawBody);
+  intake(_req, flow, _flowName, params) {
     const sid = first(params.MessageSid) ?? first(params.SmsMessageSid);
     const from = first(params.From);
     const to = first(params.To);
