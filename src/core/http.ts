@@ -120,19 +120,30 @@ export class UpstreamCall {
     }
   }
 
-  /** Server-sent events, parsed by eventsource-parser whatever the chunk boundaries. */
+  /**
+   * Server-sent events, parsed by eventsource-parser whatever the chunk boundaries. The body is
+   * read in flowing mode: every HTTP chunk the socket delivered in one read is parsed before the
+   * reader resumes, rather than one async-iterator step per chunk (an upstream sends a chunk per
+   * event). A reader that falls MAX_QUEUED_EVENTS behind pauses the body: backpressure reaches
+   * the upstream through TCP as before. Stopping early (after [DONE]) leaves the body to cancel().
+   */
   async *events(): AsyncGenerator<EventSourceMessage> {
-    const queue: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (event) => queue.push(event) });
+    const reader = new EventReader(this.body);
     try {
-      // Not destroyed when the reader stops early (after [DONE]): cancel() keeps a finished connection.
-      for await (const part of this.body.iterator({ destroyOnReturn: false })) {
-        parser.feed(part as string);
-        while (queue.length > 0) yield queue.shift() as EventSourceMessage;
+      for (;;) {
+        const batch = reader.take();
+        if (batch.length > 0) {
+          for (const event of batch) yield event;
+          continue;
+        }
+        if (reader.failure !== undefined) throw reader.failure;
+        if (reader.ended) return;
+        await reader.arrival();
       }
     } catch (err) {
       throw this.guard.translate(err, this.provider);
     } finally {
+      reader.detach();
       this.guard.dispose();
     }
   }
@@ -150,6 +161,71 @@ export class UpstreamCall {
       return;
     }
     this.guard.drain(this.body, this.response.complete);
+  }
+}
+
+/** How many parsed events may wait for a slow reader before the body is paused. */
+const MAX_QUEUED_EVENTS = 256;
+
+/** The events of a body read in flowing mode, queued until UpstreamCall.events() takes them. */
+class EventReader {
+  private queue: EventSourceMessage[] = [];
+  private readonly parser = createParser({ onEvent: (event) => this.queue.push(event) });
+  private wake?: () => void;
+  ended = false;
+  failure?: unknown;
+
+  private readonly onData = (text: string) => {
+    this.parser.feed(text);
+    if (this.queue.length >= MAX_QUEUED_EVENTS) this.body.pause();
+    this.notify();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.notify();
+  };
+  private readonly onError = (err: unknown) => {
+    this.failure ??= err;
+    this.notify();
+  };
+  /** Destroyed without an error and before its end: the connection went away mid-answer. */
+  private readonly onClose = () => {
+    if (!this.ended) this.failure ??= Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    this.notify();
+  };
+
+  constructor(private readonly body: Readable) {
+    body.on('data', this.onData);
+    body.once('end', this.onEnd);
+    body.once('error', this.onError);
+    body.once('close', this.onClose);
+  }
+
+  /** Every event parsed so far (resuming a body paused for a slow reader). */
+  take(): EventSourceMessage[] {
+    const batch = this.queue;
+    if (batch.length === 0) return batch;
+    this.queue = [];
+    if (this.body.isPaused() && !this.ended) this.body.resume();
+    return batch;
+  }
+
+  /** Resolves when more events, the end or a failure arrived. */
+  arrival(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  detach(): void {
+    this.body.off('data', this.onData);
+    this.body.off('end', this.onEnd);
+    this.body.off('error', this.onError);
+    this.body.off('close', this.onClose);
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 }
 

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeUpstreamPools } from '../../src/core/http';
+import { OpenAIAdapter } from '../../src/providers/openai';
+
+/**
+ * Backpressure needs real sockets end to end: nock's pass-through socket (active in any test file
+ * that imports it, e.g. through test/helpers/fixtures) keeps reading whatever the client does.
+ */
+const TOTAL = 8_000;
+// 64 MB in all: more than the kernel buffers of both ends of a loopback connection (tcp_rmem max is often 32 MB).
+const PADDING = 'x'.repeat(8_000);
+const chunk = (content: string, finish: string | null) =>
+  `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":${finish === null ? 'null' : `"${finish}"`}}]}\n\n`;
+
+let server: Server;
+let baseUrl = '';
+let written = 0;
+
+beforeAll(async () => {
+  server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const write = () => {
+      while (written < TOTAL) {
+        const event = chunk(`${written} ${PADDING}`, null);
+        written++;
+        if (!res.write(event)) return void res.once('drain', write);
+      }
+      res.end(`${chunk('', 'stop')}data: [DONE]\n\n`);
+    };
+    write();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+
+afterAll(async () => {
+  await closeUpstreamPools();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+it('holds a long stream back while its reader is busy and loses nothing', async () => {
+  const adapter = new OpenAIAdapter();
+  const stream = adapter.stream({ model: 'm', messages: [{ role: 'user', content: 'Hi' }] }, { credentials: { baseUrl } })[Symbol.asyncIterator]();
+  expect((await stream.next()).value?.choices[0]?.delta.content).toMatch(/^0 /);
+  // The reader stops for a while: the upstream must wait for it instead of filling the gateway's memory.
+  await new Promise((r) => setTimeout(r, 300));
+  expect(written).toBeLessThan(TOTAL);
+  let next = 1;
+  for (let r = await stream.next(); !r.done; r = await stream.next()) {
+    const content = r.value.choices[0]?.delta.content;
+    if (content) expect(content.startsWith(`${next++} `)).toBe(true);
+  }
+  expect(next).toBe(TOTAL);
+});
