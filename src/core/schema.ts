@@ -117,6 +117,12 @@ export const UsageSchema = z.object({
     .optional(),
 });
 
+/** Token log probabilities (`logprobs: true` on the request), relayed as the provider gave them. */
+export const LogprobsSchema = z.looseObject({
+  content: z.array(z.unknown()).nullable().optional(),
+  refusal: z.array(z.unknown()).nullable().optional(),
+});
+
 export const FinishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
 
 export const ChatResponseSchema = z.object({
@@ -135,7 +141,7 @@ export const ChatResponseSchema = z.object({
         tool_calls: z.array(ToolCallSchema).optional(),
       }),
       finish_reason: FinishReasonSchema,
-      logprobs: z.null(),
+      logprobs: LogprobsSchema.nullable(),
     }),
   ),
   usage: UsageSchema.optional(),
@@ -164,7 +170,7 @@ export const ChatChunkSchema = z.object({
         tool_calls: z.array(ToolCallDeltaSchema).optional(),
       }),
       finish_reason: FinishReasonSchema.nullable(),
-      logprobs: z.null().optional(),
+      logprobs: LogprobsSchema.nullable().optional(),
     }),
   ),
   usage: UsageSchema.nullable().optional(),

@@ -71,6 +71,11 @@ function normalizeToolCalls(raw: unknown): ChatResponse['choices'][number]['mess
   }));
 }
 
+/** The choice's log probabilities when the upstream sent them (the request asked with `logprobs: true`). */
+function logprobsOf(raw: unknown): ChatResponse['choices'][number]['logprobs'] {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as ChatResponse['choices'][number]['logprobs']) : null;
+}
+
 export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: string): ChatResponse {
   const choices = Array.isArray(raw.choices) ? raw.choices : [];
   const response: ChatResponse = {
@@ -90,7 +95,7 @@ export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: s
           ...(toolCalls ? { tool_calls: toolCalls } : {}),
         },
         finish_reason: toolCalls && c.finish_reason === 'stop' ? 'tool_calls' : normalizeFinishReason(c.finish_reason),
-        logprobs: null,
+        logprobs: logprobsOf(c.logprobs),
       };
     }),
   };
@@ -144,7 +149,7 @@ export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: stri
         index: typeof c.index === 'number' ? c.index : i,
         delta,
         finish_reason: c.finish_reason == null ? null : normalizeFinishReason(c.finish_reason),
-        logprobs: null,
+        logprobs: logprobsOf(c.logprobs),
       };
     }),
   };

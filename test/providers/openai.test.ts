@@ -35,6 +35,17 @@ describe('OpenAI adapter', () => {
     expect(sent).not.toHaveProperty('max_tokens');
   });
 
+  it('returns the token log probabilities a logprobs request asked for', async () => {
+    let sent: Record<string, unknown> = {};
+    nock(BASE)
+      .post('/chat/completions', (b) => ((sent = b), true))
+      .reply(200, fixtureJson('openai/chat-logprobs.json'));
+    const res = await adapter.complete({ ...hello, logprobs: true, top_logprobs: 2 } as ChatRequest, ctx);
+    assertOpenAIResponse(res);
+    expect(sent).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    expect(res.choices[0]!.logprobs).toEqual(fixtureJson<{ choices: [{ logprobs: unknown }] }>('openai/chat-logprobs.json').choices[0].logprobs);
+  });
+
   it('streams awkwardly split SSE into schema-valid chunks with a usage chunk', async () => {
     let sent: Record<string, unknown> = {};
     nock(BASE)
