@@ -119,6 +119,16 @@ describe('HTTP transport over real sockets', () => {
     expect(response.choices[0]?.message.content).toBe((fixtureJson('openai/chat-basic.json') as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content);
   });
 
+  it('reads a gzip-compressed event stream', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end(gzipSync(fixtureText('openai/stream-basic.sse')));
+    };
+    const chunks = await collect(adapter.stream(req, ctx()));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello! ¿Cómo estás? 👋');
+    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 9 });
+  });
+
   it('closes the upstream request when the caller aborts before the answer starts', async () => {
     closedRequests.length = 0;
     handler = () => undefined; // never answers
