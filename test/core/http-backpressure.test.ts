@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeUpstreamPools } from '../../src/core/http';
 import { OpenAIAdapter } from '../../src/providers/openai';
+import { startEmulator, stopEmulator, type Emulator } from '../helpers/emulator';
 
 /**
  * Backpressure needs real sockets end to end: nock's pass-through socket (active in any test file
@@ -13,12 +11,11 @@ const PADDING = 'x'.repeat(8_000);
 const chunk = (content: string, finish: string | null) =>
   `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":${finish === null ? 'null' : `"${finish}"`}}]}\n\n`;
 
-let server: Server;
-let baseUrl = '';
+let emulator: Emulator;
 let written = 0;
 
 beforeAll(async () => {
-  server = createServer((_req, res) => {
+  emulator = await startEmulator((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const write = () => {
       while (written < TOTAL) {
@@ -30,19 +27,13 @@ beforeAll(async () => {
     };
     write();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 });
 
-afterAll(async () => {
-  await closeUpstreamPools();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => stopEmulator(emulator));
 
 it('holds a long stream back while its reader is busy and loses nothing', async () => {
   const adapter = new OpenAIAdapter();
-  const stream = adapter.stream({ model: 'm', messages: [{ role: 'user', content: 'Hi' }] }, { credentials: { baseUrl } })[Symbol.asyncIterator]();
+  const stream = adapter.stream({ model: 'm', messages: [{ role: 'user', content: 'Hi' }] }, { credentials: { baseUrl: emulator.baseUrl } })[Symbol.asyncIterator]();
   expect((await stream.next()).value?.choices[0]?.delta.content).toMatch(/^0 /);
   // The reader stops for a while: the upstream must wait for it instead of filling the gateway's memory.
   await new Promise((r) => setTimeout(r, 300));

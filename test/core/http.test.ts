@@ -1,37 +1,33 @@
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { OpenAIAdapter } from '../../src/providers/openai';
-import { CallerAbortError, closeUpstreamPools } from '../../src/core/http';
+import { CallerAbortError } from '../../src/core/http';
 import { createSwitchyard } from '../../src/core/routing/switchyard';
+import { startEmulator, stopEmulator, type Emulator } from '../helpers/emulator';
 import { collect, fixtureJson, fixtureText } from '../helpers/fixtures';
 
 /** The real transport (node:http keep-alive pool) against an emulator on 127.0.0.1. */
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let handler: Handler = () => undefined;
-let server: Server;
+let emulator: Emulator;
 let baseUrl = '';
 const sockets = new Set<string>();
 const closedRequests: string[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  emulator = await startEmulator((req, res) => {
     sockets.add(`${req.socket.remotePort}`);
     req.on('close', () => closedRequests.push(req.url ?? ''));
     handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  baseUrl = emulator.baseUrl;
 });
 
-afterAll(async () => {
-  await closeUpstreamPools();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => stopEmulator(emulator));
 
 const adapter = new OpenAIAdapter();
 const req = { model: 'gpt-4.1-mini', messages: [{ role: 'user' as const, content: 'Hi' }] };
