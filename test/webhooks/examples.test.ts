@@ -6,7 +6,7 @@ import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { createLogger } from '../../src/server/log';
 import { startServer, type RunningServer } from '../../src/server/server';
-import { eventually, hmacBase64, hmacHex } from './helpers';
+import { eventually, hmacBase64, hmacHex, onlyLocalNetwork } from './helpers';
 
 /**
  * The three shipped examples, end to end: the example config file as is, the real server and
@@ -74,10 +74,7 @@ describe('shipped webhook examples, end to end', () => {
     return gateway;
   }
 
-  beforeAll(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  onlyLocalNetwork();
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'sy-examples-'));
     logs = [];
@@ -85,12 +82,10 @@ describe('shipped webhook examples, end to end', () => {
   afterEach(async () => {
     await gateway?.shutdown();
     gateway = undefined;
-    nock.cleanAll();
     rmSync(dir, { recursive: true, force: true });
     const text = logs.join('');
     for (const [name, value] of Object.entries(SECRETS)) expect({ name, leaked: text.includes(value) }).toEqual({ name, leaked: false });
   });
-  afterAll(() => nock.enableNetConnect());
 
   it('WhatsApp support bot: falls back from OpenAI to Anthropic and replies once, briefly', async () => {
     const g = await start('whatsapp-support.yaml');

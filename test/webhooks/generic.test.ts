@@ -2,7 +2,7 @@ import nock from 'nock';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { GatewayError } from '../../src/core/errors';
-import { FakeSwitchyard, deferred, eventually, harness, type Harness } from './helpers';
+import { FakeSwitchyard, deferred, eventually, harness, type Harness, onlyLocalNetwork } from './helpers';
 
 const IN_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const OUT_SECRET = 'whsec_dGVzdC1jYWxsYmFjay1zZWNyZXQtMDEyMzQ1Njc=';
@@ -49,19 +49,14 @@ describe('generic webhook flow', () => {
   let h: Harness;
   let sy: FakeSwitchyard;
 
-  beforeAll(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  onlyLocalNetwork();
   beforeEach(() => {
     sy = new FakeSwitchyard('{"priority":"high"}');
     h = harness({ flows, switchyard: sy, now: Date.now() });
   });
   afterEach(async () => {
-    nock.cleanAll();
     await h.close();
   });
-  afterAll(() => nock.enableNetConnect());
 
   it('answers synchronously with the result for a Standard Webhooks request', async () => {
     const res = await signed(h, '{"name":"Ana","message":"Our prod is down"}');

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
+import nock from 'nock';
 import { GatewayError } from '../../src/core/errors';
 import type { Switchyard } from '../../src/core/gateway';
 import type { RoutedChatRequest, RoutedCompletion } from '../../src/core/routing/types';
@@ -170,4 +171,17 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * For the tests of the calling file or describe block: outbound HTTP reaches only nock and
+ * 127.0.0.1 (never the internet), and nock's interceptors are cleared after each test.
+ */
+export function onlyLocalNetwork(): void {
+  beforeAll(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+  afterEach(() => nock.cleanAll());
+  afterAll(() => nock.enableNetConnect());
 }

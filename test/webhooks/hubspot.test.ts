@@ -1,6 +1,6 @@
 import nock from 'nock';
 import request from 'supertest';
-import { FakeSwitchyard, harness, hmacBase64, type Harness } from './helpers';
+import { FakeSwitchyard, harness, hmacBase64, type Harness, onlyLocalNetwork } from './helpers';
 
 const SECRET = 'test_client_secret_0123456789';
 const TOKEN = 'pat-na1-11111111-2222-3333-4444-555555555555';
@@ -65,19 +65,14 @@ describe('HubSpot enrichment flow', () => {
   let h: Harness;
   let sy: FakeSwitchyard;
 
-  beforeAll(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  onlyLocalNetwork();
   beforeEach(() => {
     sy = new FakeSwitchyard(ANSWER);
     h = harness({ flows, switchyard: sy, now: 1717000000000 + 30_000 });
   });
   afterEach(async () => {
-    nock.cleanAll();
     await h.close();
   });
-  afterAll(() => nock.enableNetConnect());
 
   it('enqueues contact.creation, reads the contact, and writes the JSON output back to its properties', async () => {
     const patches: unknown[] = [];

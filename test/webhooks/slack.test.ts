@@ -1,6 +1,6 @@
 import nock from 'nock';
 import request from 'supertest';
-import { FakeSwitchyard, deferred, eventually, harness, hmacHex, type Harness } from './helpers';
+import { FakeSwitchyard, deferred, eventually, harness, hmacHex, type Harness, onlyLocalNetwork } from './helpers';
 
 const SECRET = 'test_slack_signing_secret_0123456';
 const BOT_TOKEN = 'xoxb-000000000000-0000000000000-testtesttesttesttesttest';
@@ -46,19 +46,14 @@ describe('Slack Events API flow', () => {
   let h: Harness;
   let sy: FakeSwitchyard;
 
-  beforeAll(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  onlyLocalNetwork();
   beforeEach(() => {
     sy = new FakeSwitchyard('Here is the summary.');
     h = harness({ flows, switchyard: sy, now: 1717000000000 + 2000 });
   });
   afterEach(async () => {
-    nock.cleanAll();
     await h.close();
   });
-  afterAll(() => nock.enableNetConnect());
 
   it('answers url_verification with the challenge (signed request)', async () => {
     const res = await post(h, VERIFY, '1717000000', VERIFY_SIG);

@@ -5,7 +5,7 @@ import { FlowSchema, type FlowOf } from '../../src/webhooks/config';
 import { parseForm } from '../../src/webhooks/sources/source';
 import { twilioSource } from '../../src/webhooks/sources/twilio';
 import type { InboundRequest } from '../../src/webhooks/types';
-import { FakeSwitchyard, deferred, eventually, harness, type Harness } from './helpers';
+import { FakeSwitchyard, deferred, eventually, harness, type Harness, onlyLocalNetwork } from './helpers';
 
 const TOKEN = 'test_auth_token_0123456789abcdef';
 const SID = 'AC0123456789abcdef0123456789abcdef';
@@ -34,16 +34,11 @@ function post(h: Harness, body = BODY, signature = SIG, path = '/webhooks/twilio
 describe('Twilio SMS/WhatsApp flow', () => {
   let h: Harness | undefined;
 
-  beforeAll(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
+  onlyLocalNetwork();
   afterEach(async () => {
-    nock.cleanAll();
     await h?.close();
     h = undefined;
   });
-  afterAll(() => nock.enableNetConnect());
 
   it('answers with TwiML when the answer is ready in time (URL as Twilio saw it, behind a proxy)', async () => {
     const sy = new FakeSwitchyard('Hi Jane! <3 & welcome');

@@ -1,6 +1,6 @@
 import nock from 'nock';
 import request from 'supertest';
-import { FakeSwitchyard, harness, hmacHex, type Harness } from './helpers';
+import { FakeSwitchyard, harness, hmacHex, type Harness, onlyLocalNetwork } from './helpers';
 
 const APP_SECRET = 'test_app_secret_0123456789abcdef';
 const ACCESS_TOKEN = 'EAAGtestaccesstoken0123456789';
@@ -61,17 +61,14 @@ describe('WhatsApp Cloud API flow', () => {
   let h: Harness;
   let sy: FakeSwitchyard;
 
-  beforeAll(() => nock.disableNetConnect());
-  beforeAll(() => nock.enableNetConnect('127.0.0.1'));
+  onlyLocalNetwork();
   beforeEach(() => {
     sy = new FakeSwitchyard('Yes, it comes in blue and green!');
     h = harness({ flows, switchyard: sy, settings: { body_limit: '4kb', max_attempts: 3 } });
   });
   afterEach(async () => {
-    nock.cleanAll();
     await h.close();
   });
-  afterAll(() => nock.enableNetConnect());
 
   it('answers the subscription handshake only with the right verify token', async () => {
     const ok = await request(h.app).get('/webhooks/support').query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'verify-token-xyz', 'hub.challenge': '1158201444' });
