@@ -1,32 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
 import { registerKeysCommands } from '../../src/cli/keys';
 import { registerUsageCommand } from '../../src/cli/usage';
 import { openStore } from '../../src/server/store';
+import { runCli, type CliRun } from '../helpers/cli';
 import { tempDir, usageRow } from '../server/helpers/store';
 
-interface Run {
-  out: string[];
-  err: string[];
-  error?: CommanderError;
-}
-
 /** Runs `switchyard <args>` in-process against the store at `storePath`. */
-async function run(args: string[], storePath?: string | (() => string | undefined)): Promise<Run> {
-  const result: Run = { out: [], err: [] };
-  const program = new Command('switchyard')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => result.out.push(s), writeErr: (s) => result.err.push(s) });
-  const opts = { storePath, out: (line: string) => result.out.push(line) };
-  registerKeysCommands(program, opts);
-  registerUsageCommand(program, opts);
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
-    result.error = err;
-  }
-  return result;
+function run(args: string[], storePath?: string | (() => string | undefined)): Promise<CliRun> {
+  return runCli(args, (program, out) => {
+    registerKeysCommands(program, { storePath, out });
+    registerUsageCommand(program, { storePath, out });
+  });
 }
 
 describe('switchyard keys', () => {

@@ -1,29 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import { registerJobsCommands } from '../../src/cli/jobs';
 import { JobQueue } from '../../src/webhooks/queue/queue';
+import { runCli, type CliRun } from '../helpers/cli';
 
-interface Run {
-  out: string[];
-  err: string[];
-  error?: CommanderError;
-}
-
-async function run(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<Run> {
-  const result: Run = { out: [], err: [] };
-  const program = new Command('switchyard')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => result.out.push(s), writeErr: (s) => result.err.push(s) });
-  registerJobsCommands(program, { out: (line) => result.out.push(line), env, cwd });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
-    result.error = err;
-  }
-  return result;
+function run(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  return runCli(args, (program, out) => registerJobsCommands(program, { out, env, cwd }));
 }
 
 describe('switchyard jobs', () => {
