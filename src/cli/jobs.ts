@@ -13,6 +13,7 @@ import { JOB_STATES, JobQueue, type Job, type JobState } from '../webhooks/queue
 import { jobView } from '../webhooks/views';
 import { fail } from './store-cli';
 import { formatTable } from './table';
+import { processIo } from './io';
 
 export interface JobsCommandOptions {
   out?: (line: string) => void;
@@ -116,7 +117,7 @@ function details(job: Job): string[] {
 }
 
 export function registerJobsCommands(program: Command, opts: JobsCommandOptions = {}): Command {
-  const out = opts.out ?? ((line: string) => console.log(line));
+  const out = opts.out ?? processIo.out;
   const jobs = program.command('jobs').description('webhook jobs: list, show, replay dead letters');
 
   addQueueOptions(

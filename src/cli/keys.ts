@@ -8,6 +8,7 @@ import { formatPath } from '../core/errors';
 import { KeyCreateSchema, toInfo, type KeyInfo } from '../server/store';
 import { addStoreOption, fail, withStore, type StoreCommandOptions } from './store-cli';
 import { formatTable } from './table';
+import { processIo } from './io';
 
 const FLAG_OF: Record<string, string> = {
   name: '--name',
@@ -27,7 +28,7 @@ interface CreateFlags {
 }
 
 export function registerKeysCommands(program: Command, opts: StoreCommandOptions = {}): Command {
-  const out = opts.out ?? ((line: string) => console.log(line));
+  const out = opts.out ?? processIo.out;
   const keys = program.command('keys').description('manage gateway API keys (sk-sy-...)');
 
   addStoreOption(

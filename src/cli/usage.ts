@@ -10,6 +10,7 @@ import { parseUsageQuery } from '../server/usage-query';
 import { money } from './keys';
 import { addStoreOption, fail, withStore, type StoreCommandOptions } from './store-cli';
 import { formatTable } from './table';
+import { processIo } from './io';
 
 interface UsageFlags {
   groupBy?: string;
@@ -22,7 +23,7 @@ interface UsageFlags {
 const FLAG_OF: Record<string, string> = { group_by: '--group-by', from: '--from', to: '--to', key_id: '--key' };
 
 export function registerUsageCommand(program: Command, opts: StoreCommandOptions = {}): Command {
-  const out = opts.out ?? ((line: string) => console.log(line));
+  const out = opts.out ?? processIo.out;
   return addStoreOption(
     program
       .command('usage')
