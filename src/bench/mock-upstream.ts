@@ -82,6 +82,19 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits `ms`, or less if the client goes away first (no timer outlives the connection). */
+function delay(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
+}
+
 async function writeStream(res: ServerResponse, events: string[], chunkDelayMs: number): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   for (const e of events) {
@@ -152,7 +165,10 @@ export async function startMockUpstream(opts: { port?: number } = {}): Promise<M
       await writeStream(res, [...b.data.map((d) => `data: ${d}\n\n`), 'data: [DONE]\n\n'], 0);
       return;
     }
-    if (b.delayMs) await sleep(b.delayMs);
+    if (b.delayMs) {
+      await delay(b.delayMs, res);
+      if (res.destroyed) return;
+    }
     const text = b.text ?? DEFAULT_TEXT;
     if (stream) {
       await writeStream(res, streamEvents(model, text, includeUsage), b.chunkDelayMs ?? 0);

@@ -66,6 +66,13 @@ function keysRequired(store: Store, now: () => number = Date.now): () => boolean
 /** Settings that only a restart applies. */
 const RESTART_ONLY = ['port', 'host', 'store_path', 'admin_key', 'body_limit', 'log_level', 'log_prompts'] as const;
 
+/** What a reload changed that it cannot apply: server settings, and the webhooks section (queue, workers). */
+function restartOnlyChanges(current: ServerConfig, next: ServerConfig): string[] {
+  const changed: string[] = RESTART_ONLY.filter((k) => JSON.stringify(next.server[k]) !== JSON.stringify(current.server[k])).map((k) => `server.${k}`);
+  if (JSON.stringify(next.webhooks) !== JSON.stringify(current.webhooks)) changed.push('webhooks');
+  return changed;
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -147,8 +154,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       try {
         const next = loadServerConfig(loadOpts).config;
         const rebuilt = await build(next);
-        const changed = RESTART_ONLY.filter((k) => JSON.stringify(next.server[k]) !== JSON.stringify(running.config.server[k]));
-        if (changed.length > 0) logger.warn('configuration reloaded; these settings apply only after a restart', { settings: changed.map((k) => `server.${k}`) });
+        const changed = restartOnlyChanges(running.config, next);
+        if (changed.length > 0) logger.warn('configuration reloaded; these settings apply only after a restart', { settings: changed });
         void holder.swap(rebuilt.switchyard);
         if (webhooks) webhooks.reload(next.flows);
         else if (Object.keys(next.flows).length > 0) logger.warn('webhook flows were added: they are served after a restart');
@@ -163,7 +170,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       }
     },
     shutdown() {
-      shuttingDown ??= drainAndClose(running, app, logger, config.server.shutdown_timeout_ms);
+      // The configuration in use now: a reload may have changed the timeout.
+      shuttingDown ??= drainAndClose(running, app, logger, running.config.server.shutdown_timeout_ms);
       return shuttingDown;
     },
   };

@@ -210,6 +210,22 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect((await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'still' }] })).choices[0]!.message.content).toBe('answer from cheaper');
   });
 
+  it('applies a reloaded shutdown timeout and names the reloaded settings that need a restart', async () => {
+    const restartOnly = ['server:', '  shutdown_timeout_ms: 50', '  body_limit: 1mb', 'webhooks:', '  workers: 2'];
+    writeFileSync(join(dir, 'switchyard.yaml'), [configText([model('fast', 0.1, 40)]), ...restartOnly].join('\n'));
+    expect((await gateway.reload()).ok).toBe(true);
+    const warning = logs.map((l) => JSON.parse(l) as { msg: string; settings?: string[] }).find((l) => l.msg.includes('only after a restart'));
+    expect(warning?.settings).toEqual(['server.body_limit', 'webhooks']);
+
+    // An answer that never comes: with the default 30 s timeout the shutdown below would wait for it.
+    upstream.behaviour = () => ({ kind: 'ok', delayMs: 60_000 });
+    const stuck = client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'slow' }] }).catch((err: unknown) => err);
+    while (upstream.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await gateway.shutdown();
+    expect(logs.some((l) => l.includes('shutdown timeout: closing the remaining connections'))).toBe(true);
+    expect(await stuck).toBeInstanceOf(Error);
+  });
+
   it('serves /metrics with chat, token and circuit series', async () => {
     await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: 'Hi' }] });
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
