@@ -1,8 +1,7 @@
-import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { GatewayError } from '../core/errors';
-import { jsonBody } from './body';
 import { sendError } from './error-response';
-import { keyIdOf, type AccessControl } from './access';
+import type { AccessControl } from './access';
 import type { ServerSection } from './config';
 import type { SwitchyardHolder } from './holder';
 import { silentLogger, type Logger } from './log';
@@ -10,7 +9,7 @@ import { Metrics } from './metrics';
 import { chatHandler, toGatewayError } from './routes/chat';
 import { healthRouter, type HealthState } from './routes/health';
 import { modelsRouter } from './routes/models';
-import { usageRowFromError, type Store } from './store';
+import type { Store } from './store';
 import { adminRouter, usageRouter } from './usage-routes';
 
 export interface AppOptions {
@@ -46,45 +45,6 @@ function routeLabel(path: string): string {
   return 'other';
 }
 
-interface RejectionDeps {
-  metrics: Metrics;
-  logger: Logger;
-  access?: AccessControl;
-  store?: Store;
-}
-
-/**
- * The chat body parser, with its rejections (413, 415, 400 malformed or cut-off JSON) counted and
- * recorded in the usage store like every other request: status, error code and key, never body content.
- */
-function chatBody(limit: string | number, deps: RejectionDeps): RequestHandler {
-  const parse = jsonBody(limit);
-  return (req, res, next) => {
-    const startedAt = Date.now();
-    const t0 = performance.now();
-    parse(req, res, (err?: unknown) => {
-      if (err !== undefined) recordRejection(req, toGatewayError(err), deps, startedAt, performance.now() - t0);
-      next(err);
-    });
-  };
-}
-
-function recordRejection(req: Request, error: GatewayError, deps: RejectionDeps, startedAt: number, durationMs: number): void {
-  deps.metrics.chat({ status: error.status, stream: false, durationMs });
-  if (!deps.store) return;
-  let keyId: string | null = null;
-  try {
-    keyId = keyIdOf(deps.access?.authenticate(req.headers));
-  } catch {
-    // An unauthenticated rejection is still recorded, without a key.
-  }
-  try {
-    deps.store.usage.record(usageRowFromError(error, { time: startedAt, key_id: keyId, requested_model: '(none)', latency_ms: durationMs }));
-  } catch (err) {
-    deps.logger.error('usage row not recorded', { err });
-  }
-}
-
 /** The gateway's express app: OpenAI-compatible API, health, metrics, usage and admin. */
 export function createApp(opts: AppOptions): App {
   const logger = opts.logger ?? silentLogger;
@@ -100,8 +60,8 @@ export function createApp(opts: AppOptions): App {
     next();
   });
 
-  const body = chatBody(opts.server.body_limit, { metrics, logger, access: opts.access, store: opts.store });
-  app.post(CHAT_PATHS, body, chatHandler({ holder: opts.holder, metrics, logger, access: opts.access, usage: opts.store?.usage, logPrompts: opts.server.log_prompts }));
+  const chatDeps = { holder: opts.holder, metrics, logger, access: opts.access, usage: opts.store?.usage, logPrompts: opts.server.log_prompts, bodyLimit: opts.server.body_limit };
+  app.post(CHAT_PATHS, chatHandler(chatDeps));
   app.use(modelsRouter(opts.holder, opts.access));
   app.use(healthRouter(opts.holder, health));
   app.get('/metrics', async (_req, res) => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { GatewayError } from '../core/errors';
 
@@ -11,20 +12,57 @@ export function parseByteSize(limit: string | number): number {
   return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
 }
 
+/** Deeper bodies are refused: code that walks a value recursively (JSON.stringify, schema conversion) would overflow. */
+export const MAX_JSON_DEPTH = 100;
+
+/** True when arrays/objects in `value` nest deeper than `max` levels (iterative: any depth is safe to check). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const current = values.pop();
+    const depth = depths.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+function parseJsonText(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch {
+    throw new GatewayError(400, 'The request body is not valid JSON.', { code: 'invalid_json' });
+  }
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new GatewayError(400, `The request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`, { code: 'invalid_json' });
+  }
+  return value;
+}
+
 /**
  * Reads the body as UTF-8 JSON, whatever the content type (some no-code HTTP steps send
  * text/plain): 413 past the limit (checked on Content-Length first, then while reading),
- * 400 for malformed JSON, 415 for compressed bodies. Leaner than body-parser on the hot path.
+ * 400 for malformed or too deeply nested JSON, 415 for compressed bodies. An empty body reads as
+ * undefined. Leaner than body-parser on the hot path.
  */
-export function jsonBody(limit: string | number): RequestHandler {
+export function jsonReader(limit: string | number): (req: IncomingMessage) => Promise<unknown> {
   const max = parseByteSize(limit);
   const tooLarge = () => new GatewayError(413, `The request body is larger than the limit of ${limit}.`, { code: 'request_too_large' });
-  return (req: Request, _res: Response, next: NextFunction) => {
+  return (req) => new Promise((resolve, reject) => {
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > max) return next(tooLarge());
+    if (declared !== undefined && Number(declared) > max) return reject(tooLarge());
     const encoding = req.headers['content-encoding'];
     if (encoding && encoding.toLowerCase() !== 'identity') {
-      return next(new GatewayError(415, `Content-Encoding '${encoding}' is not supported; send uncompressed UTF-8 JSON.`, { code: 'unsupported_encoding' }));
+      return reject(new GatewayError(415, `Content-Encoding '${encoding}' is not supported; send uncompressed UTF-8 JSON.`, { code: 'unsupported_encoding' }));
     }
     const parts: Buffer[] = [];
     let size = 0;
@@ -34,7 +72,7 @@ export function jsonBody(limit: string | number): RequestHandler {
       size += chunk.length;
       if (size > max) {
         failed = true;
-        next(tooLarge());
+        reject(tooLarge());
         return;
       }
       parts.push(chunk);
@@ -42,21 +80,27 @@ export function jsonBody(limit: string | number): RequestHandler {
     req.on('end', () => {
       if (failed) return;
       const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts, size).toString('utf8');
-      if (text.trim() === '') {
-        req.body = undefined;
-        return next();
-      }
       try {
-        req.body = JSON.parse(text) as unknown;
-      } catch {
-        return next(new GatewayError(400, 'The request body is not valid JSON.', { code: 'invalid_json' }));
+        resolve(parseJsonText(text));
+      } catch (err) {
+        reject(err as Error);
       }
-      next();
     });
     req.on('error', () => {
       if (failed) return;
       failed = true;
-      next(new GatewayError(400, 'The request body was not received completely.', { code: 'request_aborted' }));
+      reject(new GatewayError(400, 'The request body was not received completely.', { code: 'request_aborted' }));
     });
+  });
+}
+
+/** jsonReader as express middleware: the value goes to `req.body`. */
+export function jsonBody(limit: string | number): RequestHandler {
+  const read = jsonReader(limit);
+  return (req: Request, _res: Response, next: NextFunction) => {
+    read(req).then((body) => {
+      req.body = body;
+      next();
+    }, next);
   };
 }

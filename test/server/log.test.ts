@@ -1,4 +1,4 @@
-import { parseByteSize } from '../../src/server/body';
+import { MAX_JSON_DEPTH, nestsDeeperThan, parseByteSize } from '../../src/server/body';
 import { createLogger } from '../../src/server/log';
 
 describe('structured logger', () => {
@@ -32,5 +32,20 @@ describe('body size limits', () => {
     expect(parseByteSize('1.5 MB')).toBe(1.5 * 1024 * 1024);
     expect(parseByteSize(1000)).toBe(1000);
     expect(() => parseByteSize('lots')).toThrow(/not a size/);
+  });
+});
+
+describe('body nesting limit', () => {
+  const nested = (levels: number): unknown => JSON.parse(`${'{"a":['.repeat(levels / 2)}1${']}'.repeat(levels / 2)}`);
+
+  it('accepts MAX_JSON_DEPTH levels and refuses one more, counting objects and arrays alike', () => {
+    expect(nestsDeeperThan(nested(MAX_JSON_DEPTH), MAX_JSON_DEPTH)).toBe(false);
+    expect(nestsDeeperThan([nested(MAX_JSON_DEPTH)], MAX_JSON_DEPTH)).toBe(true);
+    expect(nestsDeeperThan({ a: 'x', b: [1, { c: null }] }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: 'x', b: [1, { c: {} }] }, 3)).toBe(true);
+  });
+
+  it('checks a value nested far deeper than the stack would allow to recurse into', () => {
+    expect(nestsDeeperThan(nested(50_000), MAX_JSON_DEPTH)).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { openStore, type Store, type UsageRowInput } from '../../src/server/stor
 import { FakeSwitchyard } from './helpers/fake-switchyard';
 import { postJson, serveApp, type Served } from './helpers/serve';
 
-/** Bodies refused before the chat handler still leave a usage row and a metrics sample. */
+/** Bodies the chat handler refuses while reading them still leave a usage row and a metrics sample. */
 
 /** A POST whose body is larger than Content-Length says is impossible with fetch; this sends raw bytes. */
 function rawPost(url: string, headers: Record<string, string>, body: Buffer): Promise<number> {
@@ -40,6 +40,20 @@ describe('requests rejected while reading the body', () => {
     await store.close();
   });
 
+  it('answers 401 to a caller without a key before reading its body, however large or malformed', async () => {
+    store.keys.create({ name: 'ci' });
+    const url = `${served.url}/v1/chat/completions`;
+    for (const body of ['{oops', JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'x'.repeat(3_000_000) }] })]) {
+      const res = await postJson(url, body);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+    }
+    expect(rows.map((r) => [r.status, r.key_id])).toEqual([
+      [401, null],
+      [401, null],
+    ]);
+  });
+
   it('records 400 malformed JSON, 413 too large and 415 compressed bodies with status, error code and key, never the body', async () => {
     const { key, record: keyRecord } = store.keys.create({ name: 'ci' });
     const auth = { authorization: `Bearer ${key}` };
@@ -48,21 +62,23 @@ describe('requests rejected while reading the body', () => {
     expect((await postJson(url, '{"model": "auto", "messages": [ secret-text', auth)).status).toBe(400);
     expect((await postJson(url, { model: 'auto', messages: [{ role: 'user', content: 'x'.repeat(1_100_000) }] }, auth)).status).toBe(413);
     expect(await rawPost(url, { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' }, Buffer.from('not really gzip'))).toBe(415);
-    // No key at all (keys exist, so it would be 401 later): the rejection is recorded without a key.
-    expect((await postJson(url, '{oops')).status).toBe(400);
+    const deep = `{"model":"auto","messages":[{"role":"user","content":"hi"}],"metadata":${'['.repeat(150)}${']'.repeat(150)}}`;
+    const nested = await postJson(url, deep, auth);
+    expect(nested.status).toBe(400);
+    expect((await nested.json()) as unknown).toMatchObject({ error: { code: 'invalid_json', message: expect.stringContaining('100 levels') } });
 
     expect(rows.map((r) => [r.status, r.error_kind, r.key_id])).toEqual([
       [400, 'invalid_json', keyRecord.id],
       [413, 'request_too_large', keyRecord.id],
       [415, 'unsupported_encoding', keyRecord.id],
-      [400, 'invalid_json', null],
+      [400, 'invalid_json', keyRecord.id],
     ]);
     for (const row of rows) {
       expect(row).toMatchObject({ requested_model: '(none)', model: null, attempts: 0, prompt: null });
       expect(JSON.stringify(row)).not.toContain('secret-text');
     }
     const byKey = store.usage.aggregate({ group_by: 'key' });
-    expect(byKey.find((r) => r.group === keyRecord.id)).toMatchObject({ calls: 3, errors: 3 });
+    expect(byKey.find((r) => r.group === keyRecord.id)).toMatchObject({ calls: 4, errors: 4 });
 
     const text = await (await fetch(`${served.url}/metrics`)).text();
     expect(text).toContain('switchyard_chat_requests_total{model="none",provider="none",status="413",stream="false"} 1');

@@ -8,6 +8,7 @@ import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
 import { chunkJson } from '../../core/wire-text';
 import { isModelAllowed, keyIdOf, type AccessControl, type KeyContext } from '../access';
+import { jsonReader } from '../body';
 import type { SwitchyardHolder } from '../holder';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -24,6 +25,8 @@ export interface ChatDeps {
   usage?: Pick<UsageStore, 'record'>;
   /** Keep prompt and completion text in usage rows (the store redacts PII). */
   logPrompts: boolean;
+  /** Largest accepted body, e.g. "4mb". */
+  bodyLimit: string | number;
 }
 
 /** What one request ended as: the answer's story, or the error the caller got. */
@@ -255,6 +258,7 @@ function finish({ deps, out, key, requested, request, startedAt, durationMs }: F
 
 /** POST /v1/chat/completions. */
 export function chatHandler(deps: ChatDeps): RequestHandler {
+  const readBody = jsonReader(deps.bodyLimit);
   return async (req: Request, res: Response) => {
     const startedAt = Date.now();
     const t0 = performance.now();
@@ -266,13 +270,16 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       if (!res.writableFinished) abort.abort();
     };
     res.on('close', onClose);
-    const body = req.body as { model?: unknown; stream?: unknown } | undefined;
-    const out: Outcome = { status: 200, stream: body?.stream === true };
+    const out: Outcome = { status: 200, stream: false };
+    let body: { model?: unknown; stream?: unknown } | undefined;
     let key: KeyContext | undefined;
     let request: RoutedChatRequest | undefined;
     try {
+      // The key first: nobody without one gets the body read, parsed or judged.
       key = deps.access?.authenticate(req.headers);
-      request = parseChatRequest(req.body, req.headers);
+      body = (await readBody(req)) as typeof body;
+      out.stream = body?.stream === true;
+      request = parseChatRequest(body, req.headers);
       out.requestedModel = request.model;
       const options: CallOptions = { signal: abort.signal, plan: admit(deps.access, key, lease.switchyard, request) };
       if (request.stream) await streamChat(res, lease.switchyard, request, options, out, deps.logPrompts);
