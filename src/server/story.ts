@@ -25,6 +25,7 @@ export function storyJson(story: RouteStory): Record<string, unknown> {
     latency_ms: round1(story.latencyMs),
     prefer: story.plan.prefer,
   };
+  if (story.usageEstimated) out.usage_estimated = true;
   if (story.ttftMs !== undefined) out.ttft_ms = round1(story.ttftMs);
   if (story.plan.rule) out.rule = story.plan.rule;
   return out;

@@ -27,6 +27,7 @@ describe('routed streaming', () => {
     expect(textOf(chunks)).toBe('answer from a');
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 20 } });
     const story = await s.story;
+    expect(story.usageEstimated).toBeUndefined();
     expect(story).toMatchObject({ model: 'a/m', cached: false, usage: { prompt_tokens: 100 }, pricing: { input: 2, output: 8 } });
     expect(story.costUsd).toBe((100 * 2 + 20 * 8) / 1e6);
     expect(story.attempts).toEqual([expect.objectContaining({ key: 'a/m', outcome: 'ok' })]);
@@ -83,6 +84,11 @@ describe('routed streaming', () => {
     const story = await s.story;
     expect(story.attempts.map((x) => x.outcome)).toEqual(['upstream_error']);
     expect(sy.health().find((h) => h.key === 'a/m')).toMatchObject({ consecutiveFailures: 1 });
+    // No usage was reported: what was sent is charged on an estimate (21 characters at 3.5 per token).
+    expect(story).toMatchObject({ usageEstimated: true, usage: { completion_tokens: 6 } });
+    const prompt = story.usage!.prompt_tokens;
+    expect(prompt).toBeGreaterThan(0);
+    expect(story.costUsd).toBe((prompt * 1 + 6 * 2) / 1e6);
   });
 
   it('a stream that ends without a finish_reason after content is an error, never a clean end', async () => {
@@ -127,6 +133,10 @@ describe('routed streaming', () => {
     const story = await s.story;
     expect(story.attempts).toEqual([expect.objectContaining({ key: 'a/m', outcome: 'aborted' })]);
     expect(a.calls[0]!.ctx.signal?.aborted).toBe(true);
+    // Walking away does not make the answer free: the prompt and the piece read are charged.
+    expect(story.usageEstimated).toBe(true);
+    expect(story.usage!.completion_tokens).toBeGreaterThan(0);
+    expect(story.costUsd).toBeGreaterThan(0);
   });
 
   it('a caller abort mid-stream ends the chunks with a 499 and no other attempt', async () => {

@@ -172,6 +172,31 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect(upstream.abortedResponses).toBe(1);
   });
 
+  it("charges a key for a stream it walked away from, on an estimate when the upstream reported no usage", async () => {
+    const { key, record } = gateway.store.keys.create({ name: 'walker', daily_budget_usd: 5 });
+    const keyed = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
+    upstream.behaviour = () => ({ kind: 'endless', intervalMs: 5 });
+    const controller = new AbortController();
+    const stream = await keyed.chat.completions.create({ model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] }, { signal: controller.signal });
+    let n = 0;
+    for await (const _ of stream) {
+      if (++n === 3) {
+        controller.abort();
+        break;
+      }
+    }
+    const mine = async () => (await usageJson(await fetch(`${gateway.url}/v1/usage?group_by=key`, { headers: { authorization: `Bearer ${key}` } }))).data;
+    let rows = await mine();
+    for (let i = 0; i < 200 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      rows = await mine();
+    }
+    expect(rows).toEqual([expect.objectContaining({ group: record.id, calls: 1 })]);
+    expect(rows[0]!.cost_usd).toBeGreaterThan(0);
+    const info = gateway.store.keys.list().find((k) => k.id === record.id)!;
+    expect(info.spend_today_usd).toBeGreaterThan(0);
+  });
+
   it('records usage rows and flushes them all on graceful shutdown', async () => {
     for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: `q${i}` }] });
     await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto', messages: 'nope' });

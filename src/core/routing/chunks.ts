@@ -54,6 +54,16 @@ export class StreamAssembler {
     if (c.finish_reason) parts.finish = c.finish_reason;
   }
 
+  /** Everything generated so far (text, refusals, tool calls' names and arguments), for token estimates. */
+  generatedText(): string {
+    const parts: string[] = [];
+    for (const p of this.choices.values()) {
+      parts.push(p.content, p.refusal);
+      for (const call of p.toolCalls.values()) parts.push(call.name, call.arguments);
+    }
+    return parts.join('');
+  }
+
   /** The answer as a non-streaming response; undefined when no choice finished. */
   response(): ChatResponse | undefined {
     const indexes = [...this.choices.keys()].sort((a, b) => a - b);

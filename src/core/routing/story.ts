@@ -28,6 +28,8 @@ export interface StoryInput {
   call: CallState;
   model: CatalogModel;
   usage?: Usage;
+  /** `usage` is an estimate (the upstream reported none). */
+  usageEstimated?: boolean;
   /** From the start of the call to the first content, for streams. */
   ttftMs?: number;
 }
@@ -48,6 +50,7 @@ export function buildStory(input: StoryInput): RouteStory {
     plan: planSummary(plan),
   };
   if (usage) story.usage = usage;
+  if (usage && input.usageEstimated) story.usageEstimated = true;
   if (input.ttftMs !== undefined) story.ttftMs = input.ttftMs;
   return story;
 }

@@ -1,10 +1,11 @@
 import { ProviderError } from '../errors';
-import type { ChatChunk, ChatResponse } from '../schema';
+import type { ChatChunk, ChatResponse, Usage } from '../schema';
 import { callerAbortedError, type AttemptHandle, type AttemptResult, type CallState } from './attempt';
 import { StreamAssembler, hasContent } from './chunks';
 import { runCandidates, upstreamRequest, type Engine } from './executor';
 import { buildStory } from './story';
-import type { Plan, RouteStory, RoutedChatRequest, RoutedStream } from './types';
+import { estimatePromptTokens, estimateTextTokens } from './tokens';
+import type { CatalogModel, Plan, RouteStory, RoutedChatRequest, RoutedStream } from './types';
 
 const noop = () => undefined;
 
@@ -40,6 +41,17 @@ function finishedAnswer(assembler: StreamAssembler, provider: string): ChatRespo
   const answer = assembler.response();
   if (answer) return answer;
   throw new ProviderError({ kind: 'upstream_error', provider, message: 'stream ended without a finish_reason: the answer may be truncated' });
+}
+
+/**
+ * What a stream without reported usage is charged (the caller went away, the upstream died, or
+ * the server never reports usage): the prompt estimate plan() priced, plus the text generated so
+ * far. Without it, cutting a stream short would make an answer free and budgets could be dodged.
+ */
+function estimatedUsage(request: RoutedChatRequest, model: CatalogModel, assembler: StreamAssembler): Usage {
+  const prompt = estimatePromptTokens(request, model);
+  const completion = estimateTextTokens(assembler.generatedText(), model);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
 /** Reads until the first chunk with content: until then a failure can still fall back unseen. */
@@ -102,7 +114,9 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
     if (settled) return;
     settled = true;
     handle.finish(result);
-    const s = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage: assembler.usage, ttftMs });
+    const reported = assembler.usage;
+    const usage = reported ?? estimatedUsage(request, handle.model, assembler);
+    const s = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage, usageEstimated: !reported, ttftMs });
     hooks.onDone(s, answer);
     resolveStory(s);
   };

@@ -156,6 +156,12 @@ export function estimatePromptTokens(request: RoutedChatRequest, model: CatalogM
   return promptTokensFor(estimateTokens(request), model);
 }
 
+/** Tokens of generated text on `model` (o200k for OpenAI-family models, the character estimate otherwise). */
+export function estimateTextTokens(text: string, model: CatalogModel): number {
+  if (text === '') return 0;
+  return isOpenAIFamily(model) ? countO200k(text) : Math.ceil(text.length / GENERIC_CHARS_PER_TOKEN);
+}
+
 /** The output limit the request set, if any. */
 export function requestedOutputTokens(request: RoutedChatRequest): number | undefined {
   return request.max_completion_tokens ?? request.max_tokens ?? undefined;

@@ -125,6 +125,8 @@ export interface RouteStory {
   costUsd: number;
   pricing?: ModelPricing;
   usage?: Usage;
+  /** The upstream reported no usage (a stream cut short, or a server that never reports it): `usage` is our estimate. */
+  usageEstimated?: boolean;
   cached: boolean;
   reason: string;
   latencyMs: number;
