@@ -7,6 +7,7 @@ import { ConfigError, loadServerConfig, type ServerConfig } from '../server/conf
 import { openStore, resolveStorePath } from '../server/store';
 import { buildSwitchyard } from '../server/switchyard-factory';
 import type { CliIo } from './io';
+import { fail } from './store-cli';
 
 interface DoctorFlags {
   config?: string;
@@ -43,14 +44,25 @@ function keyLines(config: ServerConfig, env: CliIo['env']): string[] {
   return lines;
 }
 
+/** Node timers hold at most 2^31 - 1 ms; a longer delay fires at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** `--timeout`: whole milliseconds, 1 up to the longest timer Node supports. */
+function parseTimeout(cmd: Command, text: string): number {
+  const ms = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (ms >= 1 && ms <= MAX_TIMEOUT_MS) return ms;
+  return fail(cmd, `--timeout: must be a positive integer number of milliseconds (1 to ${MAX_TIMEOUT_MS}), got '${text}'`);
+}
+
 /** `switchyard doctor`: configuration, which keys are present (never their values), reachability, store. */
 export function registerDoctorCommand(program: Command, io: CliIo): Command {
   return program
     .command('doctor')
     .description('check the configuration, provider keys (presence only) and upstream reachability')
     .option('-c, --config <file>', 'configuration file')
-    .option('--timeout <ms>', 'per-provider reachability timeout', '3000')
-    .action(async (flags: DoctorFlags) => {
+    .option('--timeout <ms>', 'per-provider reachability timeout in milliseconds (a positive integer)', '3000')
+    .action(async (flags: DoctorFlags, cmd: Command) => {
+      const timeout = parseTimeout(cmd, flags.timeout);
       let healthy = true;
       let config: ServerConfig;
       try {
@@ -76,7 +88,6 @@ export function registerDoctorCommand(program: Command, io: CliIo): Command {
       try {
         io.out(`providers (${built.mode}${built.mode === 'configured' ? '' : ' mode'}), ${built.switchyard.models().length} routable model(s):`);
         for (const note of built.notes) io.out(`  note: ${note}`);
-        const timeout = Number(flags.timeout) > 0 ? Number(flags.timeout) : 3000;
         const results = await Promise.all(built.runtimes.map(async (r) => ({ r, check: await checkReachable(r, timeout) })));
         for (const { r, check } of results) {
           healthy &&= check.ok;

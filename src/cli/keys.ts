@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatPath } from '../core/errors';
 import { KeyCreateSchema, toInfo, type KeyInfo } from '../server/store';
 import { addStoreOption, fail, withStore, type StoreCommandOptions } from './store-cli';
-import { formatTable } from './table';
+import { formatMoney, formatTable } from './table';
 import { processIo } from './io';
 
 const FLAG_OF: Record<string, string> = {
@@ -88,9 +88,11 @@ function parseCreateFlags(cmd: Command, flags: CreateFlags) {
     monthly_budget_usd: toNumber(flags.monthlyBudget),
   });
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = formatPath(issue.path.slice(0, 1));
-  return fail(cmd, `${FLAG_OF[field] ?? field}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => {
+    const field = formatPath(issue.path.slice(0, 1));
+    return `${FLAG_OF[field] ?? field}: ${issue.message}`;
+  });
+  return fail(cmd, [...new Set(problems)]);
 }
 
 function toNumber(text: string | undefined): number | undefined {
@@ -102,8 +104,8 @@ function describeLimits(info: KeyInfo): string {
   return [
     `models ${info.allowed_models?.join(', ') ?? 'all'}`,
     `rpm ${info.requests_per_minute ?? 'unlimited'}`,
-    `daily budget ${money(info.daily_budget_usd)}`,
-    `monthly budget ${money(info.monthly_budget_usd)}`,
+    `daily budget ${formatMoney(info.daily_budget_usd)}`,
+    `monthly budget ${formatMoney(info.monthly_budget_usd)}`,
   ].join('; ');
 }
 
@@ -115,18 +117,12 @@ function keysTable(list: KeyInfo[]): string[] {
     k.prefix,
     k.allowed_models?.join(',') ?? 'all',
     k.requests_per_minute === null ? '-' : String(k.requests_per_minute),
-    money(k.daily_budget_usd),
-    money(k.monthly_budget_usd),
-    money(k.spend_today_usd),
-    money(k.spend_month_usd),
+    formatMoney(k.daily_budget_usd),
+    formatMoney(k.monthly_budget_usd),
+    formatMoney(k.spend_today_usd),
+    formatMoney(k.spend_month_usd),
     k.created_at.slice(0, 16).replace('T', ' '),
     k.revoked_at === null ? 'active' : `revoked ${k.revoked_at.slice(0, 10)}`,
   ]);
   return formatTable(headers, rows, new Set([4, 5, 6, 7, 8]));
-}
-
-/** Dollars with cents, or four decimals below one dollar so small spends stay visible. */
-export function money(usd: number | null): string {
-  if (usd === null) return '-';
-  return `$${usd.toFixed(usd !== 0 && usd < 1 ? 4 : 2)}`;
 }

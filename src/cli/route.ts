@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Plan, RoutedChatRequest } from '../core/routing/types';
 import { CapabilitySchema, PreferSchema } from '../core/routing/types';
 import { ConfigError, loadServerConfig } from '../server/config';
@@ -51,6 +51,16 @@ function noRouteReason(plan: Plan): string {
   return [plan.reason, ...excluded].filter(Boolean).join('; ');
 }
 
+/**
+ * `--tag a --tag b,c` → [a, b, c]. One value per flag (not `<tag...>`), so a tag never swallows
+ * the prompt that follows it.
+ */
+function collectTags(value: string, previous: string[] | undefined): string[] {
+  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tags.length === 0) throw new InvalidArgumentError('give a tag, e.g. --tag creative');
+  return [...(previous ?? []), ...tags];
+}
+
 function buildRequest(prompt: string, flags: RouteFlags): RoutedChatRequest {
   const routing: NonNullable<RoutedChatRequest['routing']> = {};
   if (flags.prefer !== undefined) {
@@ -78,7 +88,7 @@ export function registerRouteCommand(program: Command, io: CliIo): Command {
     .option('-m, --model <model>', 'requested model: auto, auto:cost, a catalog key or alias', 'auto')
     .option('--prefer <goal>', 'cost, latency, quality or balanced')
     .option('--require <caps>', 'comma-separated capabilities: tools, vision, json_schema')
-    .option('--tag <tag...>', 'tags that config rules can match')
+    .option('--tag <tag>', 'a tag config rules can match (when: { tag }); repeat or comma-separate for several', collectTags)
     .option('-c, --config <file>', 'configuration file')
     .option('--json', 'print the plan as JSON')
     .action(async (positional: string | undefined, flags: RouteFlags, cmd: Command) => {

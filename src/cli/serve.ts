@@ -9,6 +9,24 @@ interface ServeFlags {
   config?: string;
 }
 
+interface ListenError {
+  code?: string;
+  syscall?: string;
+  hostname?: string;
+  address?: string;
+}
+
+/**
+ * A start-up error caused by the host to listen on (a name that does not resolve, an address that
+ * is not this machine's), as one line naming server.host; undefined for any other error.
+ */
+function hostErrorMessage(err: unknown, flagHost: string | undefined): string | undefined {
+  const e = (err ?? {}) as ListenError;
+  if (e.syscall !== 'getaddrinfo' && e.code !== 'EADDRNOTAVAIL') return undefined;
+  const host = e.hostname ?? e.address ?? flagHost ?? 'the configured host';
+  return `server.host: cannot listen on ${host} (${e.syscall ?? 'listen'} ${e.code ?? 'error'}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0 (--host, HOST or server.host)`;
+}
+
 /** `switchyard serve`: the gateway, until SIGTERM/SIGINT (SIGHUP reloads the configuration). */
 export function registerServeCommand(program: Command, io: CliIo): Command {
   return program
@@ -24,6 +42,12 @@ export function registerServeCommand(program: Command, io: CliIo): Command {
       } catch (err) {
         if (err instanceof ConfigError) {
           io.err(`switchyard: ${err.message}`);
+          process.exitCode = 1;
+          return;
+        }
+        const hostProblem = hostErrorMessage(err, flags.host);
+        if (hostProblem) {
+          io.err(`switchyard: ${hostProblem}`);
           process.exitCode = 1;
           return;
         }

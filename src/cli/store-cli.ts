@@ -44,9 +44,14 @@ export async function withStore<T>(cmd: Command, opts: StoreCommandOptions, run:
   return result;
 }
 
-/** Reports a user error through commander (exit code 1, or a thrown CommanderError under exitOverride). */
-export function fail(cmd: Command, message: string): never {
-  cmd.error(`error: ${message}`, { exitCode: 1, code: 'switchyard.error' });
-  throw new Error(message); // unreachable: cmd.error exits or throws
+/**
+ * Reports a user error through commander (exit code 1, or a thrown CommanderError under exitOverride).
+ * Several problems are printed one per line, each as its own `error: ...` line.
+ */
+export function fail(cmd: Command, message: string | readonly string[]): never {
+  const lines = typeof message === 'string' ? [message] : message;
+  const text = lines.map((line) => `error: ${line}`).join('\n');
+  cmd.error(text, { exitCode: 1, code: 'switchyard.error' });
+  throw new Error(text); // unreachable: cmd.error exits or throws
 }
 

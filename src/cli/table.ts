@@ -14,3 +14,16 @@ export function formatRows(rows: string[][], numeric: ReadonlySet<number> = new 
 export function formatTable(headers: string[], rows: string[][], numeric?: ReadonlySet<number>): string[] {
   return formatRows([headers, ...rows], numeric);
 }
+
+/**
+ * US dollars for tables: `$0` for nothing, cents from one dollar up, four decimals below one dollar,
+ * and two significant digits below a tenth of a cent, so a small spend never reads as `$0.0000`.
+ */
+export function formatMoney(usd: number | null): string {
+  if (usd === null) return '-';
+  if (usd === 0) return '$0';
+  if (Math.abs(usd) >= 1) return `$${usd.toFixed(2)}`;
+  if (Math.abs(usd) >= 0.001) return `$${usd.toFixed(4)}`;
+  const decimals = 1 - Math.floor(Math.log10(Math.abs(usd)));
+  return `$${usd.toFixed(decimals).replace(/0+$/, '')}`;
+}

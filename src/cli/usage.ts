@@ -7,9 +7,8 @@ import type { Command } from 'commander';
 import { GatewayError } from '../core/errors';
 import type { AggregateQuery, UsageAggregateRow } from '../server/store';
 import { parseUsageQuery } from '../server/usage-query';
-import { money } from './keys';
 import { addStoreOption, fail, withStore, type StoreCommandOptions } from './store-cli';
-import { formatTable } from './table';
+import { formatMoney, formatTable } from './table';
 import { processIo } from './io';
 
 interface UsageFlags {
@@ -65,7 +64,7 @@ function usageTable(query: AggregateQuery, rows: UsageAggregateRow[]): string[] 
     `${(r.share * 100).toFixed(1)}%`,
     String(r.prompt_tokens),
     String(r.completion_tokens),
-    money(r.cost_usd),
+    formatMoney(r.cost_usd),
     ms(r.p50_latency_ms),
     ms(r.p95_latency_ms),
     String(r.errors),
@@ -79,7 +78,7 @@ function usageTable(query: AggregateQuery, rows: UsageAggregateRow[]): string[] 
     '100.0%',
     String(sum((r) => r.prompt_tokens)),
     String(sum((r) => r.completion_tokens)),
-    money(sum((r) => r.cost_usd)),
+    formatMoney(sum((r) => r.cost_usd)),
     '',
     '',
     String(sum((r) => r.errors)),

@@ -107,6 +107,31 @@ describe('switchyard keys', () => {
     expect(existsSync(file)).toBe(false); // nothing was written, not even an empty store
   });
 
+  it('lists every bad flag, one per line, not only the first', async () => {
+    const res = await run(['keys', 'create', '--name', ' ', '--rpm', 'many', '--daily-budget', '-3', '--models', ' , '], file);
+    expect(res.error?.exitCode).toBe(1);
+    const lines = res.err.join('').trimEnd().split('\n');
+    expect(lines).toEqual([
+      'error: --name: give the key a name',
+      expect.stringMatching(/^error: --models: list at least one model/),
+      expect.stringMatching(/^error: --rpm: .*number/),
+      expect.stringMatching(/^error: --daily-budget: /),
+    ]);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('shows small spends with significant digits and no spend as $0', async () => {
+    const tiny = JSON.parse((await run(['keys', 'create', '--name', 'tiny', '--json'], file)).out.join(''));
+    await run(['keys', 'create', '--name', 'idle', '--json'], file);
+    const store = openStore(file);
+    store.usage.record(usageRow({ key_id: tiny.id, time: Date.now(), cost_usd: 0.000012 }));
+    await store.close();
+    const rows = (await run(['keys', 'list'], file)).out;
+    const spent = (name: string) => rows.find((r) => r.includes(` ${name} `))!.split(/\s+/).slice(7, 9); // SPENT TODAY, SPENT MONTH
+    expect(spent('tiny')).toEqual(['$0.000012', '$0.000012']);
+    expect(spent('idle')).toEqual(['$0', '$0']);
+  });
+
   it('requires --name', async () => {
     const res = await run(['keys', 'create'], file);
     expect(res.error?.code).toBe('commander.missingMandatoryOptionValue');
@@ -159,6 +184,14 @@ describe('switchyard usage', () => {
     expect(first!.split(/\s+/)).toEqual(['openai/gpt-4.1-mini', '3', '75.0%', '30', '15', '$1.50', '200', '300', '0', '0', '0']);
     expect(second!.split(/\s+/)).toEqual(['anthropic/claude-haiku', '1', '25.0%', '10', '5', '$0.0010', '50.0', '50.0', '1', '0', '0']);
     expect(total!.split(/\s+/)).toEqual(['TOTAL', '4', '100.0%', '40', '20', '$1.50', '1', '0', '0']);
+  });
+
+  it('shows a cost below $0.00005 with significant digits, not as $0.0000', async () => {
+    const store = openStore(file);
+    store.usage.record(usageRow({ model: 'groq/llama-3.1-8b', provider: 'groq', cost_usd: 0.0000123 }));
+    await store.close();
+    const row = (await run(['usage'], file)).out.find((l) => l.startsWith('groq/llama-3.1-8b'));
+    expect(row!.split(/\s+/)[5]).toBe('$0.000012');
   });
 
   it('groups by key and day, filters by time, and prints JSON', async () => {
