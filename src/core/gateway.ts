@@ -1,4 +1,4 @@
-import type { CatalogModel, CallOptions, Plan, RoutedChatRequest, RoutedCompletion, RoutedStream } from './routing/types';
+import type { CatalogModel, CallOptions, Plan, PlanOptions, RoutedChatRequest, RoutedCompletion, RoutedStream } from './routing/types';
 
 /**
  * The routing core's public face: what the server, webhooks and connectors call.
@@ -13,7 +13,7 @@ export interface Switchyard {
    */
   stream(request: RoutedChatRequest, options?: CallOptions): Promise<RoutedStream>;
   /** The dry-run decision for a request, with no upstream call. */
-  plan(request: RoutedChatRequest): Plan;
+  plan(request: RoutedChatRequest, options?: PlanOptions): Plan;
   /** Every model in the catalog whose provider is configured. */
   models(): CatalogModel[];
   /** Stops timers and limiters; pending calls are aborted. */

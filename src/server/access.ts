@@ -163,8 +163,9 @@ export function isModelAllowed(allowed: readonly string[] | null, model: string)
 
 function allowedModels(key: KeyRecord, request: AdmitRequest): string[] | undefined {
   if (key.allowed_models === null) return undefined;
-  // No candidates (e.g. an unknown model): judge the name, and let routing report what is wrong.
-  const candidates = request.candidates?.length ? request.candidates : undefined;
+  // A plan with no candidates calls nothing: routing reports why (unknown model, nothing fits).
+  if (request.candidates?.length === 0) return undefined;
+  const candidates = request.candidates;
   const allowed = candidates?.filter((c) => isModelAllowed(key.allowed_models, c));
   if (allowed ? allowed.length > 0 : isModelAllowed(key.allowed_models, request.model)) return allowed;
   throw new GatewayError(

@@ -250,6 +250,25 @@ describe('plan: filters', () => {
   });
 });
 
+describe('plan: a key allow-list (onlyModels)', () => {
+  const rules = config({ rules: [{ name: 'sales-team', when: { metadata: { team: 'sales' } }, use: ['big/large', 'cheap/small'] }] });
+  const only = { onlyModels: ['cheap/small', 'mid/medium'] };
+
+  it('narrows auto, a rule\'s use list and fallback models alike, saying why the others are out', () => {
+    expect(keys(plan(req(), catalog, healthy, config(), only)).sort()).toEqual(['cheap/small', 'mid/medium']);
+    const ruled = plan(req({ metadata: { team: 'sales' } }), catalog, healthy, rules, only);
+    expect(ruled.rule).toBe('sales-team');
+    expect(keys(ruled)).toEqual(['cheap/small']);
+    expect(ruled.excluded).toContainEqual({ key: 'big/large', reason: 'not allowed for this API key' });
+    const fallback = plan(req({ model: 'mid/medium', routing: { fallback_models: ['big/large', 'cheap/small'] } }), catalog, healthy, config(), only);
+    expect(keys(fallback)).toEqual(['mid/medium', 'cheap/small']);
+  });
+
+  it('keeps the preference the request asked for', () => {
+    expect(plan(req({ model: 'auto:quality' }), catalog, healthy, config(), only).prefer).toBe('quality');
+  });
+});
+
 describe('plan: rules', () => {
   const rules = config({
     rules: [

@@ -113,9 +113,11 @@ describe('access control', () => {
       const candidates = ['anthropic/claude-haiku', 'openai/gpt-4.1-mini', 'gemini/gemini-2.5-flash'];
       expect(access.admit(ctx(), { model: 'auto', candidates })).toEqual({ models: ['openai/gpt-4.1-mini', 'gemini/gemini-2.5-flash'] });
       expect(thrown(() => access.admit(ctx(), { model: 'auto', candidates: ['anthropic/claude-haiku'] })).status).toBe(403);
-      // An unknown model has no candidates: the name decides, so routing can answer 'unknown model'.
+      // No candidates (an unknown model, nothing fits the caps): nothing will be called, routing says why.
       expect(access.admit(ctx(), { model: 'openai/gpt-9', candidates: [] })).toEqual({});
-      expect(thrown(() => access.admit(ctx(), { model: 'mystery', candidates: [] })).status).toBe(403);
+      expect(access.admit(ctx(), { model: 'auto', candidates: [] })).toEqual({});
+      // Without a plan (no candidates given) the name decides.
+      expect(thrown(() => access.admit(ctx(), { model: 'mystery' })).status).toBe(403);
     });
   });
 

@@ -219,8 +219,8 @@ describe('gateway app (fake Switchyard, real socket, OpenAI SDK client)', () => 
   it('lists the catalog plus the auto models in OpenAI list shape', async () => {
     const page = await served.client.models.list();
     const ids = page.data.map((m) => m.id);
-    expect(ids).toEqual(['auto', 'auto:cost', 'auto:latency', 'auto:quality', 'fake/small', 'fake/large']);
-    expect(page.data[4]).toMatchObject({ object: 'model', owned_by: 'fake' });
+    expect(ids).toEqual(['auto', 'auto:cost', 'auto:latency', 'auto:quality', 'auto:balanced', 'fake/small', 'fake/large']);
+    expect(page.data[5]).toMatchObject({ object: 'model', owned_by: 'fake' });
     const one = await served.client.models.retrieve('fake/large');
     expect(one.id).toBe('fake/large');
     const missing = await fetch(`${served.url}/v1/models/none/such`);
@@ -277,35 +277,38 @@ describe('gateway app with keys, usage and limits wired in', () => {
   it('restricts routing to the models a key allows', async () => {
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
     await postJson(`${served.url}/v1/chat/completions`, hello, { authorization: `Bearer ${key}` });
-    expect(fake.requests[0]!.models).toEqual(['fake/small']);
+    expect(fake.givenPlans[0]!.candidates.map((c) => c.key)).toEqual(['fake/small']);
     const denied = await postJson(`${served.url}/v1/chat/completions`, { ...hello, model: 'fake/large' }, { authorization: `Bearer ${key}` });
     expect(denied.status).toBe(403);
   });
 
-  it('plans a keyed request once: the call reuses the plan that priced it, unless the allow-list narrowed it', async () => {
+  it('plans a keyed request once, or twice when the allow-list narrows it: the call follows the plan the gateway made', async () => {
     const { key: open } = store.keys.create({ name: 'any-model', daily_budget_usd: 5 });
     expect((await postJson(`${served.url}/v1/chat/completions`, { ...hello, stream: true }, { authorization: `Bearer ${open}` })).status).toBe(200);
     expect(fake.plans).toHaveLength(1);
     expect(fake.givenPlans.at(-1)).toBe(fake.plans[0]);
     const { key: narrow } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
     expect((await postJson(`${served.url}/v1/chat/completions`, hello, { authorization: `Bearer ${narrow}` })).status).toBe(200);
-    expect(fake.givenPlans.at(-1)).toBeUndefined();
+    expect(fake.plans).toHaveLength(3);
+    expect(fake.givenPlans.at(-1)).toBe(fake.plans[2]);
+    expect(fake.plans[2]!.candidates.map((c) => c.key)).toEqual(['fake/small']);
   });
 
   it('keeps fallback models outside a key\'s allow-list out of routing', async () => {
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
     const body = { ...hello, model: 'fake/small', routing: { fallback_models: ['fake/large'] } };
     expect((await postJson(`${served.url}/v1/chat/completions`, body, { authorization: `Bearer ${key}` })).status).toBe(200);
-    const routed = fake.requests.at(-1)!;
-    expect(routed).toMatchObject({ model: 'fake/small', models: ['fake/small'] });
-    expect(routed.routing?.fallback_models).toBeUndefined();
+    // The request stays as the caller sent it; the plan the call follows holds only what the key may use.
+    expect(fake.requests.at(-1)!.routing?.fallback_models).toEqual(['fake/large']);
+    expect(fake.givenPlans.at(-1)!.candidates.map((c) => c.key)).toEqual(['fake/small']);
   });
 
   it('reports the model the caller asked for even when a key narrows routing', async () => {
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
     const res = await postJson(`${served.url}/v1/chat/completions`, { ...hello, model: 'auto' }, { authorization: `Bearer ${key}` });
     expect(res.status).toBe(200);
-    expect(fake.requests.at(-1)!.model).toBe('fake/small');
+    expect(fake.requests.at(-1)!.model).toBe('auto');
+    expect(fake.givenPlans.at(-1)!.candidates.map((c) => c.key)).toEqual(['fake/small']);
     expect(((await res.json()) as { switchyard: { requested_model: string } }).switchyard.requested_model).toBe('auto');
   });
 
@@ -314,7 +317,7 @@ describe('gateway app with keys, usage and limits wired in', () => {
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
     expect((await fetch(`${served.url}/v1/models`)).status).toBe(401);
     const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: key, maxRetries: 0 });
-    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['auto', 'auto:cost', 'auto:latency', 'auto:quality', 'fake/small']);
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['auto', 'auto:cost', 'auto:latency', 'auto:quality', 'auto:balanced', 'fake/small']);
     await expect(client.models.retrieve('fake/large')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 

@@ -197,6 +197,25 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect(info.spend_today_usd).toBeGreaterThan(0);
   });
 
+  it("keeps a key inside its allow-list even when a rule's use list names other models, and tells the story the caller asked for", async () => {
+    const rule = ['  rules:', '    - { name: analysis, when: { prompt_matches: "analy[sz]e" }, use: [up/backup, up/fast] }'];
+    writeFileSync(join(dir, 'switchyard.yaml'), [configText([model('fast', 0.1, 40), model('backup', 1, 80)]), ...rule].join('\n'));
+    expect((await gateway.reload()).ok).toBe(true);
+    const { key } = gateway.store.keys.create({ name: 'fast-only', allowed_models: ['up/fast'] });
+    const keyed = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
+
+    const answer = (await keyed.chat.completions.create({ model: 'auto:quality', messages: [{ role: 'user', content: 'analyse this' }] })) as unknown as {
+      switchyard: { model: string; requested_model: string; prefer: string; reason: string };
+    };
+    expect(upstream.requests.map((r) => r.model)).toEqual(['fast']);
+    expect(answer.switchyard).toMatchObject({ model: 'up/fast', requested_model: 'auto:quality', prefer: 'quality' });
+    expect(answer.switchyard.reason).not.toMatch(/You asked for up\/fast/);
+    const plan = (await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto', messages: [{ role: 'user', content: 'analyze' }], routing: { max_cost_usd: 1e-12 } }, { authorization: `Bearer ${key}` }));
+    // Nothing fits the cost cap: the router says so (400), the allow-list has nothing to judge (not 403).
+    expect(plan.status).toBe(400);
+    expect((await errorJson(plan)).error.code).toBe('no_model_available');
+  });
+
   it('records usage rows and flushes them all on graceful shutdown', async () => {
     for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'auto:cost', messages: [{ role: 'user', content: `q${i}` }] });
     await postJson(`${gateway.url}/v1/chat/completions`, { model: 'auto', messages: 'nope' });

@@ -5,7 +5,7 @@ import { UNKNOWN_MODEL_REASON, badAutoReason, parseModel, type ParsedModel } fro
 import { compileRules, matchRule, type RuleMatch } from './rules';
 import { evaluated, rank, type Evaluated } from './score';
 import { estimateTokens, expectedOutputTokens, promptTokensFor, requestedOutputTokens, type TokenEstimate } from './tokens';
-import type { Capability, Catalog, CatalogModel, ExcludedCandidate, HealthView, Plan, PlannedCandidate, Prefer, RoutedChatRequest } from './types';
+import type { Capability, Catalog, CatalogModel, ExcludedCandidate, HealthView, Plan, PlannedCandidate, PlanOptions, Prefer, RoutedChatRequest } from './types';
 
 /**
  * The routing decision as a pure function: which models may answer a request, in which order, and why.
@@ -37,6 +37,8 @@ interface PlanContext {
   deny?: readonly string[];
   maxCost?: number;
   maxLatency?: number;
+  /** Only these catalog keys may be planned (a gateway key's allow-list); others are excluded. */
+  onlyModels?: ReadonlySet<string>;
   /** Keys already placed; only lists that can name a model twice need it. */
   seen?: Set<string>;
   accepted: Evaluated[];
@@ -47,6 +49,8 @@ const TOOLS_BIT = 1;
 const VISION_BIT = 2;
 const JSON_SCHEMA_BIT = 4;
 const STREAMING_BIT = 8;
+
+const NOT_ALLOWED_REASON = 'not allowed for this API key';
 
 const CAPABILITY_BITS: Record<Capability, number> = { tools: TOOLS_BIT, vision: VISION_BIT, json_schema: JSON_SCHEMA_BIT };
 
@@ -111,6 +115,10 @@ function consider(ctx: PlanContext, model: CatalogModel, group: number): void {
   if (ctx.seen) {
     if (ctx.seen.has(model.key)) return;
     ctx.seen.add(model.key);
+  }
+  if (ctx.onlyModels && !ctx.onlyModels.has(model.key)) {
+    ctx.excluded.push({ key: model.key, reason: NOT_ALLOWED_REASON });
+    return;
   }
   const promptTokens = promptTokensFor(ctx.tokens, model);
   const output = expectedOutputTokens(ctx.expectedOutput, model);
@@ -177,7 +185,7 @@ function collectCandidates(ctx: PlanContext, request: RoutedChatRequest, catalog
  * Plans a routed request: candidates ranked best first (explicit model lists keep their order),
  * every excluded model with its reason, and one sentence saying why the first candidate.
  */
-export function plan(request: RoutedChatRequest, catalog: Catalog, health: HealthView, config: RoutingConfig): Plan {
+export function plan(request: RoutedChatRequest, catalog: Catalog, health: HealthView, config: RoutingConfig, options: PlanOptions = {}): Plan {
   const routing = request.routing;
   const tokens = estimateTokens(request);
   const fromContent = contentCapabilities(request, tokens);
@@ -202,6 +210,7 @@ export function plan(request: RoutedChatRequest, catalog: Catalog, health: Healt
     deny: routing?.providers?.deny,
     maxCost: routing?.max_cost_usd,
     maxLatency: routing?.max_latency_ms,
+    onlyModels: options.onlyModels ? new Set(options.onlyModels) : undefined,
     seen: parsed.kind === 'auto' && !request.models?.length && !rule?.compiled.rule.use?.length ? undefined : new Set(),
     accepted: [],
     excluded: [],

@@ -23,6 +23,7 @@ import {
   type Catalog,
   type CatalogModel,
   type Plan,
+  type PlanOptions,
   type RouteStory,
   type RoutedChatRequest,
   type RoutedCompletion,
@@ -121,8 +122,8 @@ class SwitchyardImpl implements RoutingSwitchyard {
     return [...this.engine.catalog.models];
   }
 
-  plan(input: RoutedChatRequest): Plan {
-    return this.planFor(parseRequest(input, undefined));
+  plan(input: RoutedChatRequest, options?: PlanOptions): Plan {
+    return this.planFor(parseRequest(input, undefined), options);
   }
 
   async chat(input: RoutedChatRequest, options: CallOptions = {}): Promise<RoutedCompletion> {
@@ -185,8 +186,8 @@ class SwitchyardImpl implements RoutingSwitchyard {
     return { ...started, key, hit: this.cache.get(key) };
   }
 
-  private planFor(request: RoutedChatRequest): Plan {
-    return planRoute(request, this.engine.catalog, this.engine.health, this.engine.config);
+  private planFor(request: RoutedChatRequest, options?: PlanOptions): Plan {
+    return planRoute(request, this.engine.catalog, this.engine.health, this.engine.config, options);
   }
 
   /** The plan (the caller's, when it already made one), or the error that explains why nothing can take the request. */

@@ -134,6 +134,11 @@ export interface RouteStory {
   plan: Pick<Plan, 'candidates' | 'excluded' | 'prefer' | 'rule'>;
 }
 
+export interface PlanOptions {
+  /** Only these catalog keys may be planned (a gateway key's allow-list, matched already); the rest is excluded. */
+  onlyModels?: readonly string[];
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
   /** Overall deadline for the call, fallbacks included (ms from now). */

@@ -39,13 +39,6 @@ interface Outcome {
   completion?: string;
   /** The event stream, once a streamed answer started. */
   events?: EventStream;
-  /** What the caller asked for, before a key's allow-list narrowed the request. */
-  requestedModel?: string;
-}
-
-/** The story as the caller sees it: with the model it asked for, not the narrowed one. */
-function callerStory(story: RouteStory, out: Outcome): RouteStory {
-  return out.requestedModel === undefined || out.requestedModel === story.requestedModel ? story : { ...story, requestedModel: out.requestedModel };
 }
 
 const ROUTE_HEADER = 'x-switchyard-route';
@@ -88,7 +81,9 @@ export function toGatewayError(err: unknown): GatewayError {
 
 /**
  * Keys with limits need the plan: its candidates (allow-list) and expected cost (budget). Returns
- * that plan for the call to reuse, unless the allow-list narrowed the request (then it is stale).
+ * the plan the call then follows: as it was, or re-planned on the models the key may use (every
+ * source of candidates, rules and fallbacks included, is narrowed, and the story still tells
+ * what the caller asked for).
  */
 function admit(access: AccessControl | undefined, key: KeyContext | undefined, switchyard: Switchyard, request: RoutedChatRequest): Plan | undefined {
   if (!access || !key?.key) return undefined;
@@ -97,22 +92,7 @@ function admit(access: AccessControl | undefined, key: KeyContext | undefined, s
   // Priced on the first model this key may use: an allow-list never pays for a model it cannot reach.
   const first = plan.candidates.find((c) => isModelAllowed(key.key!.allowed_models, c.key)) ?? plan.candidates[0];
   const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: first?.expectedCostUsd ?? 0 });
-  if (!admission.models) return plan;
-  restrictTo(request, admission.models);
-  return undefined;
-}
-
-/**
- * Routes only to the models a key may use, in plan order. `model` and `fallback_models` are
- * replaced too: plan() tries a specific model first and appends fallbacks, which would
- * otherwise reach models outside the key's allow-list.
- */
-function restrictTo(request: RoutedChatRequest, allowed: string[]): void {
-  const [first] = allowed;
-  if (first === undefined) return;
-  request.model = first;
-  request.models = allowed;
-  if (request.routing?.fallback_models) request.routing = { ...request.routing, fallback_models: undefined };
+  return admission.models ? switchyard.plan(request, { onlyModels: admission.models }) : plan;
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
@@ -123,7 +103,7 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
 async function completeChat(res: ServerResponse, switchyard: Switchyard, request: RoutedChatRequest, options: CallOptions, out: Outcome): Promise<void> {
   const result = await switchyard.chat(request, options);
   const { response } = result;
-  const story = callerStory(result.story, out);
+  const story = result.story;
   out.story = story;
   out.completion = response.choices[0]?.message.content ?? undefined;
   const body: ChatResponse & { switchyard: Record<string, unknown> } = { ...response, switchyard: storyJson(story) };
@@ -162,12 +142,12 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
     }
   } catch (err) {
     // The story resolves however the stream ended: usage and cost of what was sent still count.
-    out.story = callerStory(await routed.story, out);
+    out.story = await routed.story;
     out.completion = text;
     throw err;
   }
   out.completion = text;
-  const story = callerStory(await routed.story, out);
+  const story = await routed.story;
   out.story = story;
   const json = storyJson(story);
   if (includeUsage) {
@@ -280,7 +260,6 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       body = (await readBody(req)) as typeof body;
       out.stream = body?.stream === true;
       request = parseChatRequest(body, req.headers);
-      out.requestedModel = request.model;
       const options: CallOptions = { signal: abort.signal, plan: admit(deps.access, key, lease.switchyard, request) };
       if (request.stream) await streamChat(res, lease.switchyard, request, options, out, deps.logPrompts);
       else await completeChat(res, lease.switchyard, request, options, out);
@@ -290,7 +269,7 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       res.off('close', onClose);
       deps.holder.release(lease);
       deps.metrics.inFlight.dec();
-      const requested = out.requestedModel ?? (typeof body?.model === 'string' ? body.model : '');
+      const requested = request?.model ?? (typeof body?.model === 'string' ? body.model : '');
       finish({ deps, out, key, requested, request, startedAt, durationMs: performance.now() - t0 });
     }
   };

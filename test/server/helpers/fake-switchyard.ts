@@ -1,6 +1,6 @@
 import type { Switchyard } from '../../../src/core/gateway';
 import { GatewayError } from '../../../src/core/errors';
-import type { CallOptions, CatalogModel, Plan, RouteStory, RoutedChatRequest, RoutedCompletion, RoutedStream } from '../../../src/core/routing/types';
+import type { CallOptions, CatalogModel, Plan, PlanOptions, RouteStory, RoutedChatRequest, RoutedCompletion, RoutedStream } from '../../../src/core/routing/types';
 import type { ChatChunk, ChatResponse } from '../../../src/core/schema';
 
 /** A Switchyard whose answers each test scripts: the server is tested against the interface alone. */
@@ -84,8 +84,9 @@ export class FakeSwitchyard implements Switchyard {
     return this.streamScript(request, options);
   }
 
-  plan(request: RoutedChatRequest): Plan {
-    const models = request.model.startsWith('auto') ? this.catalog : this.catalog.filter((m) => m.key === request.model);
+  plan(request: RoutedChatRequest, options: PlanOptions = {}): Plan {
+    const named = request.model.startsWith('auto') ? this.catalog : this.catalog.filter((m) => m.key === request.model);
+    const models = options.onlyModels ? named.filter((m) => options.onlyModels!.includes(m.key)) : named;
     const plan: Plan = {
       candidates: models.map((m, i) => ({ key: m.key, provider: m.provider, score: 1 - i / 10, expectedCostUsd: 0.001 * (i + 1), expectedLatencyMs: 500 })),
       excluded: [],
