@@ -25,6 +25,8 @@ export interface ProviderErrorInit {
   upstreamCode?: string;
   /** True when part of the answer was already delivered to the caller (no silent retry possible). */
   partial?: boolean;
+  /** The request field the provider's error named (OpenAI's `param`), relayed on client errors. */
+  param?: string;
   cause?: unknown;
 }
 
@@ -57,6 +59,7 @@ export class ProviderError extends Error {
   readonly retryAfterMs?: number;
   readonly upstreamCode?: string;
   readonly partial: boolean;
+  readonly param?: string;
 
   constructor(init: ProviderErrorInit) {
     super(redactSecrets(init.message), { cause: init.cause });
@@ -68,6 +71,7 @@ export class ProviderError extends Error {
     this.retryAfterMs = init.retryAfterMs;
     this.upstreamCode = init.upstreamCode;
     this.partial = init.partial ?? false;
+    if (init.param !== undefined) this.param = redactSecrets(init.param);
   }
 }
 
@@ -93,7 +97,7 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
     this.status = status;
     this.type = opts.type ?? defaultErrorType(status);
-    this.param = opts.param ?? null;
+    this.param = opts.param == null ? null : redactSecrets(opts.param);
     this.code = opts.code ?? null;
     this.headers = opts.headers ?? {};
   }
@@ -122,16 +126,37 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/** Turns the first zod issue into a 400 that names the offending field. */
+type ZodIssue = z.ZodError['issues'][number];
+
+/**
+ * The field a zod issue is about, or null when it is about the whole input. An unrecognized key is
+ * named itself (`routing.bogus`), not the object that holds it. `prefix` locates the input, e.g.
+ * "x-switchyard-route." for a header: a root issue then names the header.
+ */
+export function issueParam(issue: ZodIssue, prefix = ''): string | null {
+  const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = formatPath(key === undefined ? issue.path : [...issue.path, key]);
+  if (path) return prefix + path;
+  return prefix.replace(/\.$/, '') || null;
+}
+
+/** What is wrong, in words: "unrecognized key 'bogus'", or "'temperature': Too big: ...". */
+export function issueMessage(issue: ZodIssue, prefix = ''): string {
+  if (issue.code === 'unrecognized_keys') {
+    const names = issue.keys.map((key) => `'${prefix}${formatPath([...issue.path, key])}'`);
+    return `unrecognized key${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+  }
+  const param = issueParam(issue, prefix);
+  return param === null ? issue.message : `'${param}': ${issue.message}`;
+}
+
+/** Turns the first zod issue into a 400 that names the offending field (null when it is the whole input). */
 export function validationError(error: z.ZodError, prefix = ''): GatewayError {
   const issue = error.issues[0];
-  const param = issue ? prefix + formatPath(issue.path) : prefix || null;
-  const detail = issue ? issue.message : 'invalid input';
+  const param = issue ? issueParam(issue, prefix) : prefix.replace(/\.$/, '') || null;
+  const detail = issue ? issueMessage(issue, prefix) : 'invalid input';
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
-  return new GatewayError(400, `Invalid request: '${param ?? 'body'}': ${detail}${more}`, {
-    param,
-    code: 'invalid_value',
-  });
+  return new GatewayError(400, `Invalid request: ${detail}${more}`, { param, code: 'invalid_value' });
 }
 
 /** Maps a provider error to what the gateway's caller sees. */
@@ -151,11 +176,11 @@ export function gatewayErrorFromProvider(err: ProviderError): GatewayError {
         code: 'upstream_auth',
       });
     case 'bad_request':
-      return new GatewayError(400, `${name}${err.message}`, { code: 'upstream_bad_request' });
+      return new GatewayError(400, `${name}${err.message}`, { param: err.param, code: relayedCode(err.upstreamCode) ?? 'upstream_bad_request' });
     case 'context_length_exceeded':
-      return new GatewayError(400, `${name}${err.message}`, { code: 'context_length_exceeded' });
+      return new GatewayError(400, `${name}${err.message}`, { param: err.param, code: 'context_length_exceeded' });
     case 'content_filter':
-      return new GatewayError(400, `${name}${err.message}`, { code: 'content_filter' });
+      return new GatewayError(400, `${name}${err.message}`, { param: err.param, code: 'content_filter' });
     case 'timeout':
       return new GatewayError(504, `${name}${err.message}`, { code: 'upstream_timeout' });
     case 'overloaded':
@@ -163,4 +188,12 @@ export function gatewayErrorFromProvider(err: ProviderError): GatewayError {
     default:
       return new GatewayError(502, `${name}${err.message}`, { code: 'upstream_error' });
   }
+}
+
+/**
+ * An upstream's own code for a rejected request, e.g. "invalid_value". Error types such as
+ * "invalid_request_error" (what OpenAI-style bodies carry when their code is null) are not codes.
+ */
+function relayedCode(code: string | undefined): string | undefined {
+  return code === undefined || code.endsWith('_error') ? undefined : code;
 }

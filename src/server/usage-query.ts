@@ -5,7 +5,7 @@
  * ISO date-time with a zone.
  */
 import { z } from 'zod';
-import { GatewayError, formatPath } from '../core/errors';
+import { GatewayError, issueParam } from '../core/errors';
 import { GroupBySchema, type AggregateQuery } from './store/usage';
 import { parseTimeParam } from './store/time';
 
@@ -43,14 +43,16 @@ export function parseUsageQuery(raw: unknown): AggregateQuery {
   const result = UsageQueryParamsSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const param = issue.code === 'unrecognized_keys' ? issue.keys[0]! : formatPath(issue.path);
+  const param = issueParam(issue);
   const message =
     issue.code === 'unrecognized_keys'
       ? `Unknown query parameter '${param}'; use group_by, from, to or key_id.`
-      : `Invalid query parameter '${param}': ${issue.message}.`;
+      : param === null
+        ? `Invalid query: ${issue.message}.`
+        : `Invalid query parameter '${param}': ${issue.message}.`;
   return throwBadParam(message, param);
 }
 
-function throwBadParam(message: string, param: string): never {
+function throwBadParam(message: string, param: string | null): never {
   throw new GatewayError(400, message, { param, code: 'invalid_value' });
 }

@@ -129,7 +129,7 @@ describe('requests the plan cannot route', () => {
     ['require', { routing: { require: ['tools', 'telepathy'] } }, 'routing.require[1]'],
     ['providers.allow', { routing: { providers: { allow: 'openai' } } }, 'routing.providers.allow'],
     ['fallback_models', { routing: { fallback_models: [''] } }, 'routing.fallback_models[0]'],
-    ['an unknown routing field', { routing: { prefered: 'cost' } }, 'routing'],
+    ['an unknown routing field', { routing: { prefered: 'cost' } }, 'routing.prefered'],
     ['models', { models: [] }, 'models'],
   ])('a bad routing extension (%s) is a 400 that names the field', async (_what, extra, param) => {
     const { sy, a, run } = simulate();

@@ -172,6 +172,19 @@ describe('admin API', () => {
     expect(store.keys.count()).toBe(0);
   });
 
+  it('names an unrecognized key itself in param and message; a root problem has param null', async () => {
+    const bogus = await request(app).post('/admin/keys').set(admin).send({ name: 'x', bogus: 1 });
+    expectError(bogus, 400, 'bogus');
+    expect(bogus.body.error.message).toBe("Invalid request: unrecognized key 'bogus'");
+    const two = await request(app).post('/admin/keys').set(admin).send({ name: 'x', bogus: 1, other: 2 });
+    expectError(two, 400, 'bogus');
+    expect(two.body.error.message).toContain("unrecognized keys 'bogus', 'other'");
+    const notObject = await request(app).post('/admin/keys').set(admin).send([{ name: 'x' }]);
+    expectError(notObject, 400, null);
+    expect(notObject.body.error.message).not.toContain("''");
+    expect(store.keys.count()).toBe(0);
+  });
+
   it('is disabled (404) when no admin key is configured', async () => {
     const open = appFor(store, { requireKeys: false });
     const res = await request(open).get('/admin/keys').set(admin);
