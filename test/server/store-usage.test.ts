@@ -256,6 +256,14 @@ describe('usage store: aggregates', () => {
     ]);
     void small.close();
   });
+
+  it('answers whole-millisecond percentiles even for rows that hold fractions', async () => {
+    const raw = openStore(':memory:');
+    for (const latency of [2.451517999999851, 7.5, 1.2]) raw.usage.record(usageRow({ latency_ms: latency }));
+    const [row] = raw.usage.aggregate({ group_by: 'model' });
+    expect(row).toMatchObject({ p50_latency_ms: 2, p95_latency_ms: 8 });
+    await raw.close();
+  });
 });
 
 describe('usage store: spend totals for budgets', () => {
@@ -372,5 +380,12 @@ describe('usageRowFromStory / usageRowFromError', () => {
       fallbacks: 2,
       cost_usd: 0,
     });
+  });
+
+  it('keeps latencies in whole milliseconds, as the system clock gives them', () => {
+    const err = new GatewayError(400, 'bad', { code: 'invalid_value' });
+    // performance.now() durations carry fractions.
+    expect(usageRowFromError(err, { requested_model: 'auto', latency_ms: 2.451517999999851, time: NOON })).toMatchObject({ latency_ms: 2, ttft_ms: null });
+    expect(usageRowFromStory({ ...story, latencyMs: 260.5, ttftMs: 140.4 }, { time: NOON })).toMatchObject({ latency_ms: 261, ttft_ms: 140 });
   });
 });

@@ -363,13 +363,19 @@ function toAggregateRow(r: RawAggregate, total: number, names?: Map<string, stri
     prompt_tokens: r.prompt_tokens,
     completion_tokens: r.completion_tokens,
     cost_usd: roundUsd(r.cost_usd),
-    p50_latency_ms: r.p50,
-    p95_latency_ms: r.p95,
+    // Rows written before latencies were rounded, or recorded raw, may hold fractions.
+    p50_latency_ms: wholeMs(r.p50),
+    p95_latency_ms: wholeMs(r.p95),
     errors: r.errors,
     fallbacks: r.fallbacks,
     cache_hits: r.cache_hits,
     share: total > 0 ? Math.round((r.calls / total) * 1e4) / 1e4 : 0,
   };
+}
+
+/** Latencies are kept in whole milliseconds, the system clock's resolution (performance.now() has fractions). */
+function wholeMs(ms: number): number {
+  return Math.round(ms);
 }
 
 export interface UsageExtra {
@@ -397,8 +403,8 @@ export function usageRowFromStory(story: RouteStory, extra: UsageExtra = {}): Us
     prompt_tokens: story.usage?.prompt_tokens ?? 0,
     completion_tokens: story.usage?.completion_tokens ?? 0,
     cost_usd: story.costUsd,
-    ttft_ms: story.ttftMs ?? null,
-    latency_ms: story.latencyMs,
+    ttft_ms: story.ttftMs === undefined ? null : wholeMs(story.ttftMs),
+    latency_ms: wholeMs(story.latencyMs),
     status: extra.status ?? 200,
     error_kind: extra.error_kind ?? null,
     cache_hit: story.cached,
@@ -419,7 +425,7 @@ export function usageRowFromError(
     requested_model: extra.requested_model,
     attempts: extra.attempts ?? 0,
     fallbacks: Math.max(0, (extra.attempts ?? 0) - 1),
-    latency_ms: extra.latency_ms,
+    latency_ms: wholeMs(extra.latency_ms),
     status: extra.status ?? err.status,
     error_kind: extra.error_kind ?? err.code ?? err.type,
     source: extra.source ?? 'api',
