@@ -3,7 +3,7 @@ import type { CatalogEntry } from '../../connectors/n8n/vendor/switchyard-core';
 import { AUTO_MODELS, directModelOptions, gatewayModelOptions, priceText } from '../../connectors/n8n/nodes/shared/modelOptions';
 import { AUTO_MODELS as SERVER_AUTO_MODELS } from '../../src/server/routes/models';
 
-const AUTO_VALUES = ['auto', 'auto:cost', 'auto:latency', 'auto:quality'];
+const AUTO_VALUES = ['auto', 'auto:cost', 'auto:latency', 'auto:quality', 'auto:balanced'];
 
 function entry(id: string, over: Partial<CatalogEntry> = {}): CatalogEntry {
   return { id, provider: id.split('/')[0]!, context_window: 128_000, input_price: 1, output_price: 2, quality: 0.5, json_schema: true, tools: true, ...over };
@@ -17,8 +17,8 @@ describe('Model dropdown, Direct mode (embedded catalog)', () => {
       entry('ollama/llama3.2', { input_price: 0, output_price: 0, context_window: 8_192, quality: 0.3 }),
     ]);
     expect(options.map((o) => o.value)).toEqual([...AUTO_VALUES, 'anthropic/claude-haiku-4-5', 'ollama/llama3.2', 'openai/gpt-4.1-mini']);
-    expect(options.slice(0, 4)).toEqual(AUTO_MODELS);
-    expect(options.slice(4)).toEqual([
+    expect(options.slice(0, AUTO_VALUES.length)).toEqual(AUTO_MODELS);
+    expect(options.slice(AUTO_VALUES.length)).toEqual([
       { name: 'anthropic/claude-haiku-4-5', value: 'anthropic/claude-haiku-4-5', description: '$1 in / $5 out per 1M tokens, 200k context, quality 0.75' },
       { name: 'ollama/llama3.2', value: 'ollama/llama3.2', description: 'free, 8k context, quality 0.3' },
       { name: 'openai/gpt-4.1-mini', value: 'openai/gpt-4.1-mini', description: '$0.4 in / $1.6 out per 1M tokens, 1048k context, quality 0.7' },
@@ -41,13 +41,13 @@ describe('Model dropdown, Direct mode (embedded catalog)', () => {
     try {
       const catalog = core.models();
       const options = directModelOptions(catalog);
-      expect(options.map((o) => o.value).slice(0, 4)).toEqual(AUTO_VALUES);
-      expect(options).toHaveLength(catalog.length + 4);
+      expect(options.map((o) => o.value).slice(0, AUTO_VALUES.length)).toEqual(AUTO_VALUES);
+      expect(options).toHaveLength(catalog.length + AUTO_VALUES.length);
       const mini = catalog.find((m) => m.id === 'openai/gpt-4.1-mini')!;
       expect(options.find((o) => o.value === mini.id)?.description).toBe(
         `${priceText(mini.input_price, mini.output_price)}, ${Math.round(mini.context_window / 1000)}k context, quality ${mini.quality}`,
       );
-      expect(options.slice(4).every((o) => o.value.startsWith('openai/') && /per 1M tokens|^free/.test(o.description ?? ''))).toBe(true);
+      expect(options.slice(AUTO_VALUES.length).every((o) => o.value.startsWith('openai/') && /per 1M tokens|^free/.test(o.description ?? ''))).toBe(true);
     } finally {
       await core.close();
     }

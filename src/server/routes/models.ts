@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import type { Switchyard } from '../../core/gateway';
 import { GatewayError } from '../../core/errors';
+import { PreferSchema } from '../../core/routing/types';
 import { isModelAllowed, type AccessControl } from '../access';
 import type { SwitchyardHolder } from '../holder';
 
-/** The routing shorthands every client may ask for, whatever the catalog holds. */
-export const AUTO_MODELS = ['auto', 'auto:cost', 'auto:latency', 'auto:quality'] as const;
+/** The routing shorthands every client may ask for, whatever the catalog holds: "auto" and one per preference. */
+export const AUTO_MODELS: readonly string[] = ['auto', ...PreferSchema.options.map((prefer) => `auto:${prefer}`)];
 
 interface ModelEntry {
   id: string;
@@ -37,7 +38,7 @@ function modelList(switchyard: Switchyard, created: number): ModelList {
   return list;
 }
 
-const isAuto = (id: string) => (AUTO_MODELS as readonly string[]).includes(id);
+const isAuto = (id: string) => AUTO_MODELS.includes(id);
 
 /**
  * GET /v1/models and GET /v1/models/{id}, in OpenAI's list shape. Once gateway keys exist a key is

@@ -15,6 +15,7 @@ export const AUTO_MODELS: ReadonlyArray<Required<ModelOption>> = [
 	{ name: 'Auto: Cheapest', value: 'auto:cost', description: 'The cheapest capable model' },
 	{ name: 'Auto: Fastest', value: 'auto:latency', description: 'The model expected to answer first' },
 	{ name: 'Auto: Best Quality', value: 'auto:quality', description: 'The highest-quality capable model' },
+	{ name: 'Auto: Balanced', value: 'auto:balanced', description: 'Balance of cost, speed and quality, whatever the default preference' },
 ];
 
 /** USD per 1M tokens as the dropdown shows it: "$0.4 in / $1.6 out per 1M tokens", or "free". */

@@ -36,6 +36,7 @@ export const AUTO_MODELS: readonly ModelChoice[] = [
   { id: 'auto:cost', name: 'Auto: cheapest capable model' },
   { id: 'auto:latency', name: 'Auto: fastest model' },
   { id: 'auto:quality', name: 'Auto: best quality' },
+  { id: 'auto:balanced', name: 'Auto: balanced, whatever the default preference' },
 ];
 
 /** Cost in USD, to a millionth of a dollar (sub-cent calls stay visible). */
