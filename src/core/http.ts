@@ -59,6 +59,8 @@ export interface ErrorDetails {
   retryable?: boolean;
   /** A delay the body asked for (Gemini's RetryInfo), used when the headers give none. */
   retryAfterMs?: number;
+  /** The request field the error is about (OpenAI's `param`). */
+  param?: string;
 }
 
 /** Reads a provider's error body; each adapter knows its own shape. */
@@ -389,6 +391,7 @@ export function providerErrorFrom(details: ErrorDetails, provider: string, fallb
     upstreamCode: details.code,
     retryable: details.retryable,
     retryAfterMs: details.retryAfterMs,
+    param: details.param,
     ...extra,
   });
 }

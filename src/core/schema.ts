@@ -85,6 +85,9 @@ export const ResponseFormatSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('json_schema'), json_schema: JsonSchemaFormatSchema }),
 ]);
 
+/** Up to 16 string pairs attached to a request (and echoed on stored completions). */
+export const MetadataSchema = z.record(z.string(), z.string());
+
 export const ChatRequestSchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(MessageSchema).min(1),
@@ -99,23 +102,53 @@ export const ChatRequestSchema = z.looseObject({
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
   seed: z.number().int().nullable().optional(),
   user: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).nullable().optional(),
+  metadata: MetadataSchema.nullable().optional(),
   n: z.literal(1).nullable().optional(),
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
 });
 
+const tokens = z.number().int().nonnegative();
+
+/** Token counts with OpenAI's documented breakdowns; adapters fill the parts their provider reports. */
 export const UsageSchema = z.object({
-  prompt_tokens: z.number().int().nonnegative(),
-  completion_tokens: z.number().int().nonnegative(),
-  total_tokens: z.number().int().nonnegative(),
+  prompt_tokens: tokens,
+  completion_tokens: tokens,
+  total_tokens: tokens,
   prompt_tokens_details: z
-    .object({ cached_tokens: z.number().int().nonnegative().optional() })
+    .object({
+      cached_tokens: tokens.optional(),
+      audio_tokens: tokens.optional(),
+      text_tokens: tokens.optional(),
+      image_tokens: tokens.optional(),
+      cache_write_tokens: tokens.optional(),
+    })
     .optional(),
   completion_tokens_details: z
-    .object({ reasoning_tokens: z.number().int().nonnegative().optional() })
+    .object({
+      reasoning_tokens: tokens.optional(),
+      audio_tokens: tokens.optional(),
+      text_tokens: tokens.optional(),
+      accepted_prediction_tokens: tokens.optional(),
+      rejected_prediction_tokens: tokens.optional(),
+    })
     .optional(),
 });
+
+/** The processing tier that served the request, as OpenAI reports it. */
+export const ServiceTierSchema = z.enum(['auto', 'default', 'flex', 'scale', 'priority', 'fast']);
+
+/** A web-search citation in an answer (`message.annotations`). */
+export const UrlCitationSchema = z.object({
+  type: z.literal('url_citation'),
+  url_citation: z.object({ start_index: z.number().int(), end_index: z.number().int(), url: z.url(), title: z.string() }),
+});
+
+/** The spoken answer when audio output was requested (`message.audio`). */
+export const MessageAudioSchema = z.object({ id: z.string(), expires_at: z.number().int(), data: z.string(), transcript: z.string() });
+
+/** The deprecated single function call (`message.function_call`). */
+export const FunctionCallSchema = z.object({ name: z.string(), arguments: z.string() });
 
 /** Token log probabilities (`logprobs: true` on the request), relayed as the provider gave them. */
 export const LogprobsSchema = z.looseObject({
@@ -131,6 +164,8 @@ export const ChatResponseSchema = z.object({
   created: z.number().int(),
   model: z.string(),
   system_fingerprint: z.string().optional(),
+  service_tier: ServiceTierSchema.nullable().optional(),
+  metadata: MetadataSchema.nullable().optional(),
   choices: z.array(
     z.object({
       index: z.number().int(),
@@ -139,6 +174,9 @@ export const ChatResponseSchema = z.object({
         content: z.string().nullable(),
         refusal: z.string().nullable(),
         tool_calls: z.array(ToolCallSchema).optional(),
+        annotations: z.array(UrlCitationSchema).optional(),
+        audio: MessageAudioSchema.nullable().optional(),
+        function_call: FunctionCallSchema.optional(),
       }),
       finish_reason: FinishReasonSchema,
       logprobs: LogprobsSchema.nullable(),
@@ -160,6 +198,7 @@ export const ChatChunkSchema = z.object({
   created: z.number().int(),
   model: z.string(),
   system_fingerprint: z.string().optional(),
+  service_tier: ServiceTierSchema.nullable().optional(),
   choices: z.array(
     z.object({
       index: z.number().int(),

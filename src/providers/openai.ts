@@ -1,7 +1,19 @@
+import { z } from 'zod';
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import { ProviderError } from '../core/errors';
 import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails } from '../core/http';
-import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage } from '../core/schema';
+import {
+  FunctionCallSchema,
+  MessageAudioSchema,
+  MetadataSchema,
+  ServiceTierSchema,
+  UrlCitationSchema,
+  type ChatChunk,
+  type ChatRequest,
+  type ChatResponse,
+  type FinishReason,
+  type Usage,
+} from '../core/schema';
 import { withWireText } from '../core/wire-text';
 import { parseEventJson, tokenCount } from './wire';
 
@@ -24,6 +36,8 @@ export interface OpenAIDialect {
 
 export const OPENAI_DIALECT: OpenAIDialect = { maxTokensField: 'max_completion_tokens', streamUsage: true };
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
 const FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
 
 export function normalizeFinishReason(reason: unknown): FinishReason {
@@ -33,30 +47,46 @@ export function normalizeFinishReason(reason: unknown): FinishReason {
   return 'stop';
 }
 
+const PROMPT_DETAILS = ['cached_tokens', 'audio_tokens', 'text_tokens', 'image_tokens', 'cache_write_tokens'] as const;
+const COMPLETION_DETAILS = ['reasoning_tokens', 'audio_tokens', 'text_tokens', 'accepted_prediction_tokens', 'rejected_prediction_tokens'] as const;
+
+/** The documented counts of a `*_tokens_details` object, when the upstream sent one. */
+function tokenDetails<K extends string>(raw: unknown, keys: readonly K[]): Partial<Record<K, number>> | undefined {
+  if (!isObject(raw)) return undefined;
+  const details: Partial<Record<K, number>> = {};
+  for (const key of keys) if (typeof raw[key] === 'number') details[key] = tokenCount(raw[key]);
+  return details;
+}
+
 export function normalizeUsage(raw: unknown): Usage | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
-  const u = raw as Record<string, unknown>;
-  const prompt = tokenCount(u.prompt_tokens);
-  const completion = tokenCount(u.completion_tokens);
-  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: tokenCount(u.total_tokens) || prompt + completion };
-  const cached = tokenCount((u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens);
-  if (cached) usage.prompt_tokens_details = { cached_tokens: cached };
-  const reasoning = tokenCount((u.completion_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens);
-  if (reasoning) usage.completion_tokens_details = { reasoning_tokens: reasoning };
+  if (!isObject(raw)) return undefined;
+  const prompt = tokenCount(raw.prompt_tokens);
+  const completion = tokenCount(raw.completion_tokens);
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: tokenCount(raw.total_tokens) || prompt + completion };
+  const promptDetails = tokenDetails(raw.prompt_tokens_details, PROMPT_DETAILS);
+  if (promptDetails) usage.prompt_tokens_details = promptDetails;
+  const completionDetails = tokenDetails(raw.completion_tokens_details, COMPLETION_DETAILS);
+  if (completionDetails) usage.completion_tokens_details = completionDetails;
   return usage;
 }
 
-/** OpenAI-style error bodies: `{"error":{"message","type","code"}}` (some servers send a bare string). */
+/** OpenAI-style error bodies: `{"error":{"message","type","param","code"}}` (some servers send a bare string). */
 export function readOpenAIError(status: number, body: unknown, raw: string): ErrorDetails {
   const err = (body as { error?: unknown } | undefined)?.error;
   if (typeof err === 'string') return { message: err };
-  const e = (err ?? body ?? {}) as { message?: unknown; code?: unknown; type?: unknown };
+  const e = (err ?? body ?? {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
   const message = typeof e.message === 'string' ? e.message : raw.slice(0, 300) || `HTTP ${status}`;
   const code = typeof e.code === 'string' ? e.code : typeof e.type === 'string' ? e.type : undefined;
-  if (code === 'context_length_exceeded' || code === 'string_above_max_length') return { message, code, kind: 'context_length_exceeded' };
+  const param = typeof e.param === 'string' && e.param ? { param: e.param } : {};
+  if (code === 'context_length_exceeded' || code === 'string_above_max_length') return { message, code, kind: 'context_length_exceeded', ...param };
   if (code === 'insufficient_quota') return { message, code, kind: 'rate_limited', retryable: false };
-  if (code === 'content_filter' || code === 'content_policy_violation') return { message, code, kind: 'content_filter' };
-  return { message, code };
+  if (code === 'content_filter' || code === 'content_policy_violation') return { message, code, kind: 'content_filter', ...param };
+  return { message, code, ...param };
+}
+
+/** An error object an upstream sent inside a 200 response or a stream. */
+function errorInBody(body: Record<string, unknown>, raw: string, provider: string): ProviderError {
+  return providerErrorFrom(readOpenAIError(200, body, raw), provider, 'upstream_error');
 }
 
 function normalizeToolCalls(raw: unknown): ChatResponse['choices'][number]['message']['tool_calls'] {
@@ -76,6 +106,44 @@ function logprobsOf(raw: unknown): ChatResponse['choices'][number]['logprobs'] {
   return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as ChatResponse['choices'][number]['logprobs']) : null;
 }
 
+/** `value` when it is valid as documented, else undefined: a malformed extra field is dropped, not relayed. */
+function documented<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> | undefined {
+  if (value === undefined) return undefined;
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+const SERVICE_TIERS: ReadonlySet<string> = new Set(ServiceTierSchema.options);
+const AnnotationsSchema = z.array(UrlCitationSchema);
+const ResponseServiceTierSchema = ServiceTierSchema.nullable();
+const ResponseMetadataSchema = MetadataSchema.nullable();
+const AudioSchema = MessageAudioSchema.nullable();
+
+type ResponseMessage = ChatResponse['choices'][number]['message'];
+
+/** The documented message fields beyond content and tool calls, when the upstream sent them. */
+function messageExtras(msg: Record<string, unknown>): Partial<ResponseMessage> {
+  const extras: Partial<ResponseMessage> = {};
+  const annotations = documented(AnnotationsSchema, msg.annotations);
+  if (annotations) extras.annotations = annotations;
+  const audio = documented(AudioSchema, msg.audio);
+  if (audio !== undefined) extras.audio = audio;
+  const functionCall = documented(FunctionCallSchema, msg.function_call);
+  if (functionCall) extras.function_call = functionCall;
+  return extras;
+}
+
+/** Top-level documented fields kept as the upstream sent them (when valid). */
+function responseExtras(raw: Record<string, unknown>): Partial<ChatResponse> {
+  const extras: Partial<ChatResponse> = {};
+  if (typeof raw.system_fingerprint === 'string') extras.system_fingerprint = raw.system_fingerprint;
+  const tier = documented(ResponseServiceTierSchema, raw.service_tier);
+  if (tier !== undefined) extras.service_tier = tier;
+  const metadata = documented(ResponseMetadataSchema, raw.metadata);
+  if (metadata !== undefined) extras.metadata = metadata;
+  return extras;
+}
+
 export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: string): ChatResponse {
   const choices = Array.isArray(raw.choices) ? raw.choices : [];
   const response: ChatResponse = {
@@ -93,19 +161,18 @@ export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: s
           content: typeof msg.content === 'string' ? msg.content : null,
           refusal: typeof msg.refusal === 'string' ? msg.refusal : null,
           ...(toolCalls ? { tool_calls: toolCalls } : {}),
+          ...messageExtras(msg),
         },
         finish_reason: toolCalls && c.finish_reason === 'stop' ? 'tool_calls' : normalizeFinishReason(c.finish_reason),
         logprobs: logprobsOf(c.logprobs),
       };
     }),
+    ...responseExtras(raw),
   };
-  if (typeof raw.system_fingerprint === 'string') response.system_fingerprint = raw.system_fingerprint;
   const usage = normalizeUsage(raw.usage);
   if (usage) response.usage = usage;
   return response;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 function isCanonicalChoice(c: unknown): boolean {
   if (!isObject(c) || typeof c.index !== 'number' || !isObject(c.delta)) return false;
@@ -127,6 +194,8 @@ function isCanonicalChoice(c: unknown): boolean {
 export function isCanonicalChunk(raw: Record<string, unknown>): boolean {
   if (typeof raw.id !== 'string' || raw.object !== 'chat.completion.chunk' || typeof raw.created !== 'number' || typeof raw.model !== 'string') return false;
   if (raw.usage != null || raw.x_groq !== undefined || (raw.system_fingerprint !== undefined && typeof raw.system_fingerprint !== 'string')) return false;
+  // e.g. Groq's "on_demand": normalizeChunk leaves out a tier OpenAI does not document.
+  if (raw.service_tier != null && !SERVICE_TIERS.has(raw.service_tier as string)) return false;
   const choices = raw.choices;
   return Array.isArray(choices) && choices.length > 0 && choices.every(isCanonicalChoice);
 }
@@ -154,6 +223,8 @@ export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: stri
     }),
   };
   if (typeof raw.system_fingerprint === 'string') chunk.system_fingerprint = raw.system_fingerprint;
+  const tier = documented(ResponseServiceTierSchema, raw.service_tier);
+  if (tier !== undefined) chunk.service_tier = tier;
   // Groq reports stream usage in x_groq.usage rather than `usage`.
   const usage = normalizeUsage(raw.usage ?? (raw.x_groq as { usage?: unknown } | undefined)?.usage);
   if (usage) chunk.usage = usage;
@@ -199,7 +270,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       readError: readOpenAIError,
     });
     const raw = (await call.json()) as Record<string, unknown>;
-    if (raw.error) throw providerErrorFrom(readOpenAIError(200, raw, ''), this.name, 'upstream_error');
+    if (raw.error) throw errorInBody(raw, '', this.name);
     return normalizeResponse(raw, req.model);
   }
 
@@ -223,7 +294,7 @@ export class OpenAIAdapter implements ProviderAdapter {
           break;
         }
         const data = parseEventJson(event.data, this.name);
-        if (data.error) throw providerErrorFrom(readOpenAIError(200, data, event.data), this.name, 'upstream_error');
+        if (data.error) throw errorInBody(data, event.data, this.name);
         yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model);
       }
     } finally {

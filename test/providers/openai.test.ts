@@ -1,13 +1,13 @@
 import nock from 'nock';
 import { OpenAIAdapter } from '../../src/providers/openai';
 import { createCompatibleAdapter } from '../../src/providers/openai-compatible';
-import { ProviderError } from '../../src/core/errors';
+import { ProviderError, gatewayErrorFromProvider } from '../../src/core/errors';
 import { CallerAbortError, closeUpstreamPools } from '../../src/core/http';
 import type { CallContext } from '../../src/core/adapter';
 import type { ChatRequest } from '../../src/core/schema';
 import { chunkJson } from '../../src/core/wire-text';
 import { collect, fixtureJson, fixtureText, sseBody, SSE_HEADERS } from '../helpers/fixtures';
-import { assertOpenAIChunk, assertOpenAIResponse } from '../helpers/openai-schema';
+import { assertOpenAIChunk, assertOpenAIError, assertOpenAIResponse } from '../helpers/openai-schema';
 
 const BASE = 'https://api.openai.test/v1';
 const ctx: CallContext = { credentials: { apiKey: 'sk-test-secret-123456', baseUrl: BASE } };
@@ -30,7 +30,7 @@ describe('OpenAI adapter', () => {
     const res = await adapter.complete({ ...hello, max_tokens: 50, custom_field: 'kept' } as ChatRequest, ctx);
     assertOpenAIResponse(res);
     expect(res.choices[0]!.message.content).toBe('Hello! ¿Cómo estás? 👋');
-    expect(res.usage).toEqual({ prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 });
+    expect(res.usage).toEqual(fixtureJson<{ usage: unknown }>('openai/chat-basic.json').usage);
     expect(sent).toMatchObject({ model: 'gpt-4.1-mini', max_completion_tokens: 50, custom_field: 'kept', stream: false });
     expect(sent).not.toHaveProperty('max_tokens');
   });
@@ -44,6 +44,56 @@ describe('OpenAI adapter', () => {
     assertOpenAIResponse(res);
     expect(sent).toMatchObject({ logprobs: true, top_logprobs: 2 });
     expect(res.choices[0]!.logprobs).toEqual(fixtureJson<{ choices: [{ logprobs: unknown }] }>('openai/chat-logprobs.json').choices[0].logprobs);
+  });
+
+  it('keeps the documented fields the upstream sent: usage details, service_tier, annotations, audio', async () => {
+    const upstream = {
+      ...fixtureJson<Record<string, unknown>>('openai/chat-basic.json'),
+      service_tier: 'flex',
+      metadata: { flow: 'demo' },
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: 'See the docs.',
+            refusal: null,
+            annotations: [{ type: 'url_citation', url_citation: { start_index: 4, end_index: 12, url: 'https://example.com/docs', title: 'Docs' } }],
+            audio: { id: 'audio_1', expires_at: 1741573552, data: 'UklGRg==', transcript: 'See the docs.' },
+          },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: {
+        prompt_tokens: 1200,
+        completion_tokens: 300,
+        total_tokens: 1500,
+        prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 192, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
+    };
+    nock(BASE).post('/chat/completions').reply(200, upstream);
+    const res = await adapter.complete(hello, ctx);
+    assertOpenAIResponse(res);
+    expect(res).toEqual(upstream);
+  });
+
+  it('drops extra fields that are undocumented or not valid as documented, so the answer stays schema-valid', async () => {
+    const upstream = {
+      ...fixtureJson<Record<string, unknown>>('openai/chat-basic.json'),
+      service_tier: 'on_demand', // Groq's tier name, not one of OpenAI's
+      x_groq: { id: 'req_1' },
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', reasoning_content: 'think', function_call: null, annotations: [{ type: 'file' }] }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, prompt_tokens_details: null, completion_tokens_details: { reasoning_tokens: 0, vendor_tokens: 3 } },
+    };
+    nock(BASE).post('/chat/completions').reply(200, upstream);
+    const res = await adapter.complete(hello, ctx);
+    assertOpenAIResponse(res);
+    expect(res).not.toHaveProperty('service_tier');
+    expect(res).not.toHaveProperty('x_groq');
+    expect(res.choices[0]!.message).toEqual({ role: 'assistant', content: 'Hi', refusal: null });
+    expect(res.usage).toEqual({ prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, completion_tokens_details: { reasoning_tokens: 0 } });
   });
 
   it('streams awkwardly split SSE into schema-valid chunks with a usage chunk', async () => {
@@ -63,7 +113,7 @@ describe('OpenAI adapter', () => {
     const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741569952, model: 'gpt-4.1-mini' };
     const withLogprobs = { ...base, obfuscation: 'x1', choices: [{ index: 0, delta: { content: 'Hi' }, logprobs: { content: [{ token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [] }] }, finish_reason: null }] };
     const mistralFinish = { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'model_length' }] };
-    const usage = { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, completion_tokens_details: { audio_tokens: 0 } } };
+    const usage = { ...base, service_tier: 'default', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, completion_tokens_details: { audio_tokens: 0 } } };
     nock(BASE)
       .post('/chat/completions')
       .reply(200, [withLogprobs, mistralFinish, usage].map(event).join('') + 'data: [DONE]\n\n', SSE_HEADERS);
@@ -71,10 +121,23 @@ describe('OpenAI adapter', () => {
     expect(chunkJson(first!)).toBe(JSON.stringify(withLogprobs));
     expect(finish!.choices[0]!.finish_reason).toBe('length');
     expect(chunkJson(finish!)).toBe(JSON.stringify(finish));
-    expect(usageChunk!.usage).toEqual({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 });
+    expect(usageChunk!.usage).toEqual({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, completion_tokens_details: { audio_tokens: 0 } });
+    expect(usageChunk!.service_tier).toBe('default');
+    assertOpenAIChunk(usageChunk);
     expect(chunkJson(usageChunk!)).toBe(JSON.stringify(usageChunk));
     // A copy never carries the upstream text of the chunk it was made from.
     expect(chunkJson({ ...first!, model: 'changed' })).toContain('"model":"changed"');
+  });
+
+  it("normalises a content chunk whose service_tier OpenAI does not document (Groq's on_demand)", async () => {
+    const groq = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1741569952, model: 'llama-3.1-8b-instant', service_tier: 'on_demand', choices: [{ index: 0, delta: { content: 'Hi' }, logprobs: null, finish_reason: null }] };
+    const openai = { ...groq, service_tier: 'default' };
+    nock(BASE).post('/chat/completions').reply(200, [groq, openai].map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n', SSE_HEADERS);
+    const [fromGroq, fromOpenAI] = await collect(adapter.stream(hello, ctx));
+    assertOpenAIChunk(JSON.parse(chunkJson(fromGroq!)));
+    expect(fromGroq).not.toHaveProperty('service_tier');
+    expect(fromGroq!.choices[0]!.delta.content).toBe('Hi');
+    expect(chunkJson(fromOpenAI!)).toBe(JSON.stringify(openai));
   });
 
   it('streams tool-call argument deltas', async () => {
@@ -109,6 +172,46 @@ describe('OpenAI adapter', () => {
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ kind, status, retryable, retryAfterMs, provider: 'openai' });
     expect(err.message).not.toContain('sk-bad');
+  });
+
+  it("relays a rejected request's param and code, with secrets the upstream echoed masked", async () => {
+    const body = {
+      error: {
+        message: "Invalid 'temperature': decimal above maximum value (key sk-test-secret-123456).",
+        type: 'invalid_request_error',
+        param: 'temperature',
+        code: 'decimal_above_max_value',
+      },
+    };
+    nock(BASE).post('/chat/completions').reply(400, body);
+    const err = (await adapter.complete({ ...hello, temperature: 2 }, ctx).catch((e) => e)) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ kind: 'bad_request', status: 400, param: 'temperature', upstreamCode: 'decimal_above_max_value', retryable: false });
+    const answer = gatewayErrorFromProvider(err).toBody();
+    assertOpenAIError(answer);
+    expect(answer.error).toMatchObject({ type: 'invalid_request_error', param: 'temperature', code: 'decimal_above_max_value' });
+    expect(answer.error.message).toContain("Invalid 'temperature'");
+    expect(answer.error.message).not.toContain('sk-test-secret-123456');
+  });
+
+  it.each([
+    ['a 400 whose code is null', 400, { error: { message: 'Unrecognized request argument supplied: foo', type: 'invalid_request_error', param: null, code: null } }, null, 'upstream_bad_request'],
+    ['a context-length 400', 400, fixtureJson('openai/error-context-length.json'), 'messages', 'context_length_exceeded'],
+    ['a 404 for an unknown model', 404, { error: { message: 'The model `gpt-9` does not exist', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } }, 'model', 'model_not_found'],
+  ])('relays param and code of %s', async (_name, status, body, param, code) => {
+    nock(BASE).post('/chat/completions').reply(status, body);
+    const err = (await adapter.complete(hello, ctx).catch((e) => e)) as ProviderError;
+    const answer = gatewayErrorFromProvider(err).toBody();
+    assertOpenAIError(answer);
+    expect(answer.error).toMatchObject({ param, code });
+  });
+
+  it('relays the param of an error sent inside a 200 answer or a stream', async () => {
+    const body = { error: { message: 'Invalid tool schema', type: 'invalid_request_error', param: 'tools[0].function.parameters', code: 'invalid_value' } };
+    nock(BASE).post('/chat/completions').reply(200, body);
+    await expect(adapter.complete(hello, ctx)).rejects.toMatchObject({ param: 'tools[0].function.parameters' });
+    nock(BASE).post('/chat/completions').reply(200, `data: ${JSON.stringify(body)}\n\n`, SSE_HEADERS);
+    await expect(collect(adapter.stream(hello, ctx))).rejects.toMatchObject({ param: 'tools[0].function.parameters' });
   });
 
   it('aborts the upstream call when the caller aborts', async () => {
