@@ -8,6 +8,9 @@ export const ProviderLimitsSchema = z.strictObject({
   tokens_per_minute: z.number().int().positive().optional(),
 });
 
+/** A provider's base URL, from the file or from `<NAME>_BASE_URL`. */
+export const HttpUrlSchema = z.url({ protocol: /^https?$/, error: 'not a valid http(s) URL' });
+
 export const ProviderTypeSchema = z.enum(['openai', 'anthropic', 'gemini', 'openai-compatible', 'demo', 'local']);
 
 export const ProviderConfigSchema = z.strictObject({
@@ -15,7 +18,7 @@ export const ProviderConfigSchema = z.strictObject({
   type: ProviderTypeSchema,
   preset: z.string().optional(),
   api_key: z.string().optional(),
-  base_url: z.url().optional(),
+  base_url: HttpUrlSchema.optional(),
   headers: z.record(z.string(), z.string()).optional(),
   limits: ProviderLimitsSchema.optional(),
   enabled: z.boolean().default(true),
@@ -33,6 +36,20 @@ export const ModelOverrideSchema = z.strictObject({
   pricing: ModelPricingSchema.strict().optional(),
   capabilities: ModelCapabilitiesSchema.strict().optional(),
   latency_prior: CatalogModelSchema.shape.latency_prior.strict().optional(),
+});
+
+/** How a rule's `prompt_matches` is compiled: validation and matching must agree on the flags. */
+export function promptRegex(pattern: string): RegExp {
+  return new RegExp(pattern, 'i');
+}
+
+/** A `prompt_matches` that compiles (the routing core itself reports only the first bad one, when it starts). */
+export const PromptPatternSchema = z.string().superRefine((pattern, ctx) => {
+  try {
+    promptRegex(pattern);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
 });
 
 export const RuleSchema = z.strictObject({
@@ -82,8 +99,10 @@ export const CacheConfigSchema = z.strictObject({
   ttl_ms: z.number().int().positive().default(300_000),
 });
 
+const ProviderNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'invalid provider name: use lowercase letters, digits, - or _ (starting with a letter or digit)');
+
 export const CoreConfigSchema = z.strictObject({
-  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - or _'), ProviderConfigSchema).default({}),
+  providers: z.record(ProviderNameSchema, ProviderConfigSchema).default({}),
   models: z.array(ModelOverrideSchema).default([]),
   routing: RoutingConfigSchema.prefault({}),
   cache: CacheConfigSchema.prefault({}),

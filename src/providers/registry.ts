@@ -1,5 +1,5 @@
 import type { ProviderAdapter, ProviderCredentials } from '../core/adapter';
-import type { CoreConfig, ProviderConfig, ProviderLimits } from '../core/config';
+import { HttpUrlSchema, type CoreConfig, type ProviderConfig, type ProviderLimits } from '../core/config';
 import { AnthropicAdapter } from './anthropic';
 import { GEMINI_DEFAULT_BASE_URL, GeminiAdapter } from './gemini';
 import { COMPATIBLE_PRESETS, createCompatibleAdapter, type CompatiblePreset } from './openai-compatible';
@@ -43,12 +43,16 @@ function envKey(names: string[], env: Env): string | undefined {
   return undefined;
 }
 
+function baseUrlEnvName(name: string): string {
+  return `${name.toUpperCase().replace(/-/g, '_')}_BASE_URL`;
+}
+
 /**
  * `<NAME>_BASE_URL`. Local servers are usually given by their root (`OLLAMA_BASE_URL=http://localhost:11434`,
  * as Ollama's own tools expect); for keyless presets the OpenAI-compatible API under /v1 is meant.
  */
 function baseUrlEnv(name: string, env: Env, preset?: CompatiblePreset): string | undefined {
-  const base = env[`${name.toUpperCase().replace(/-/g, '_')}_BASE_URL`] || undefined;
+  const base = env[baseUrlEnvName(name)] || undefined;
   if (!base || !preset?.keyless) return base;
   const root = base.replace(/\/+$/, '');
   return /\/v1$/.test(root) ? root : `${root}/v1`;
@@ -89,15 +93,39 @@ function defaultsFor(name: string, cfg: ProviderConfig): { baseUrl: string; apiK
   return { baseUrl: preset?.defaultBaseUrl ?? '', apiKeyEnv: preset?.apiKeyEnv ?? [], headers: preset?.headers };
 }
 
+/** Every enabled provider: the config's entries over those the environment enables. */
+function enabledProviders(config: Pick<CoreConfig, 'providers'>, env: Env): Array<[string, ProviderConfig]> {
+  return Object.entries({ ...providersFromEnv(env), ...config.providers }).filter(([, cfg]) => cfg.enabled);
+}
+
+/**
+ * Problems with where the enabled providers would be called, as `WHERE: message`: a `<NAME>_BASE_URL`
+ * the gateway would use that is not an http(s) URL (the rule `base_url` follows in the file), or a
+ * provider with no URL at all. Lets start-up list them with the file's problems.
+ */
+export function providerUrlProblems(config: Pick<CoreConfig, 'providers'>, env: Env = process.env): string[] {
+  const problems: string[] = [];
+  for (const [name, cfg] of enabledProviders(config, env)) {
+    if (cfg.type === 'demo' || cfg.type === 'local' || config.providers[name]?.base_url !== undefined) continue;
+    const variable = baseUrlEnvName(name);
+    const fromEnv = env[variable];
+    if (fromEnv) {
+      const checked = HttpUrlSchema.safeParse(fromEnv);
+      if (!checked.success) problems.push(`${variable}: ${checked.error.issues[0]?.message ?? 'invalid'}`);
+    } else if (!defaultsFor(name, cfg).baseUrl) {
+      problems.push(`providers.${name}.base_url: required for an OpenAI-compatible server that is no known preset (or set ${variable})`);
+    }
+  }
+  return problems;
+}
+
 /**
  * Every enabled provider: config entries first (missing keys and URLs filled from the env),
  * then providers the environment alone enables.
  */
 export function resolveProviders(config: Pick<CoreConfig, 'providers'>, env: Env = process.env): ProviderRuntime[] {
-  const merged: Record<string, ProviderConfig> = { ...providersFromEnv(env), ...config.providers };
   const runtimes: ProviderRuntime[] = [];
-  for (const [name, cfg] of Object.entries(merged)) {
-    if (!cfg.enabled) continue;
+  for (const [name, cfg] of enabledProviders(config, env)) {
     const factory = ADAPTER_FACTORIES[cfg.type];
     if (!factory) throw new Error(`provider '${name}': type '${cfg.type}' is not available in this build`);
     const defaults = defaultsFor(name, cfg);

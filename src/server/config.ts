@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { CoreConfigSchema } from '../core/config';
+import { CoreConfigSchema, ModelOverrideSchema, PromptPatternSchema, RoutingConfigSchema, RuleSchema } from '../core/config';
 import { formatPath } from '../core/errors';
+import { providerUrlProblems } from '../providers/registry';
 import { FlowsSchema, WebhooksSectionSchema } from '../webhooks/config';
+import { flowReferenceIssues, referenceIssues, type ReferenceIssue } from './config-references';
 import { LOG_LEVELS } from './log';
 
 /** Options of the built-in demo provider family (simulated models, no keys). */
@@ -39,7 +41,23 @@ export const ServerSectionSchema = z.strictObject({
   demo: DemoOptionsSchema.prefault({}),
 });
 
+/** Later `models:` entries with the key of an earlier one would silently replace it. */
+const UniqueModelsSchema = z.array(ModelOverrideSchema).superRefine((models, ctx) => {
+  const first = new Map<string, number>();
+  models.forEach((m, i) => {
+    const earlier = first.get(m.key);
+    if (earlier === undefined) first.set(m.key, i);
+    else ctx.addIssue({ code: 'custom', path: [i, 'key'], message: `duplicate of models[${earlier}]` });
+  });
+});
+
+/** Rules whose regexes compile: every bad one is listed with the file's other problems. */
+const FileRuleSchema = RuleSchema.extend({ when: RuleSchema.shape.when.extend({ prompt_matches: PromptPatternSchema.optional() }) });
+const FileRoutingSchema = RoutingConfigSchema.extend({ rules: z.array(FileRuleSchema).default([]) });
+
 export const ServerConfigSchema = CoreConfigSchema.extend({
+  models: UniqueModelsSchema.default([]),
+  routing: FileRoutingSchema.prefault({}),
   server: ServerSectionSchema.prefault({}),
   /** Webhook flows by name (see src/webhooks/config.ts). */
   flows: FlowsSchema,
@@ -126,20 +144,77 @@ function withoutEmptySections(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
 }
 
+const EMPTY_SECTIONS: Record<string, () => unknown> = { object: () => ({}), record: () => ({}), array: () => [] };
+
+/**
+ * The same for nested sections (`server:` / `  demo:`): a null where the schema wants an object,
+ * record or list becomes an empty one, so its defaults apply. Scalars stay null (and invalid).
+ * Returns whether anything was replaced.
+ */
+function fillEmptySections(value: unknown, issues: readonly z.core.$ZodIssue[]): boolean {
+  let filled = false;
+  for (const issue of issues) {
+    const empty = issue.code === 'invalid_type' ? EMPTY_SECTIONS[issue.expected] : undefined;
+    if (!empty || issue.path.length === 0) continue;
+    let parent = value as Record<PropertyKey, unknown> | null | undefined;
+    for (const key of issue.path.slice(0, -1)) parent = parent?.[key] as Record<PropertyKey, unknown> | null | undefined;
+    const last = issue.path[issue.path.length - 1] as PropertyKey;
+    if (parent && typeof parent === 'object' && parent[last] === null) {
+      parent[last] = empty();
+      filled = true;
+    }
+  }
+  return filled;
+}
+
+/** True while the sections a check reads have no issues but custom ones (a bad regex, a duplicate key), which leave the parsed value whole. */
+function sectionsParsed(sections: string[]) {
+  return (payload: z.core.ParsePayload): boolean => payload.issues.every((issue) => issue.code === 'custom' || !sections.includes(String(issue.path?.[0])));
+}
+
+function addIssues(ctx: z.RefinementCtx, issues: ReferenceIssue[]): void {
+  for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
+}
+
+/**
+ * The schema plus what needs the environment: names that nothing defines (see config-references.ts)
+ * and provider URLs taken from `<NAME>_BASE_URL`, which `envProblems` collects (they have no path in
+ * the file). Each check runs once the sections it reads parsed, whatever else is wrong, so an invalid
+ * file lists all of its problems together.
+ */
+function schemaWithReferences(env: Env, envProblems: string[]) {
+  const core = ['providers', 'models', 'routing'];
+  return ServerConfigSchema.superRefine((config) => void envProblems.push(...providerUrlProblems(config, env)), { when: sectionsParsed(['providers']) })
+    .superRefine((config, ctx) => addIssues(ctx, referenceIssues(config, env)), { when: sectionsParsed(core) })
+    .superRefine((config, ctx) => addIssues(ctx, flowReferenceIssues(config, env)), { when: sectionsParsed([...core, 'flows']) });
+}
+
+function issueText(issue: z.core.$ZodIssue): string {
+  // A bad record key: zod's own message ("Invalid key in record") hides the key schema's.
+  const message = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : issue.message;
+  return `${formatPath(issue.path) || '(root)'}: ${message}`;
+}
+
 /** Validates raw (already parsed) configuration; throws ConfigError listing every problem. */
 export function parseServerConfig(raw: unknown, env: Env = process.env, source = 'configuration'): ServerConfig {
   const problems: string[] = [];
-  const interpolated = withoutEmptySections(interpolateEnv(raw ?? {}, env, problems));
-  const result = ServerConfigSchema.safeParse(interpolated);
-  if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+  const value = withoutEmptySections(interpolateEnv(raw ?? {}, env, problems));
+  for (;;) {
+    const envProblems: string[] = [];
+    const result = schemaWithReferences(env, envProblems).safeParse(value);
+    if (!result.success && fillEmptySections(value, result.error.issues)) continue;
+    problems.push(...(result.error?.issues.map(issueText) ?? []), ...envProblems);
+    if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+    return result.data;
   }
-  if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
-  return result.data;
 }
 
 export interface LoadConfigOptions {
-  /** `--config` flag. */
+  /**
+   * `--config` flag. loadServerConfig fills it in with the file it found (SWITCHYARD_CONFIG, ./switchyard.yaml),
+   * so loading again with the same options (a reload) reads that file, and reports it gone, instead of
+   * quietly falling back to defaults.
+   */
   file?: string;
   env?: Env;
   cwd?: string;
@@ -161,11 +236,11 @@ export interface LoadedConfig {
 export function loadServerConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
   const file = findConfigFile(opts.file, env, opts.cwd);
+  opts.file ??= file;
   let raw: unknown = {};
   if (file) {
-    if (!existsSync(file)) throw new ConfigError(file, [`(file): not found`]);
     const problems: string[] = [];
-    raw = parseFileText(file, readFileSync(file, 'utf8'), problems);
+    raw = parseFileText(file, readConfigFile(file), problems);
     if (problems.length > 0) throw new ConfigError(file, problems);
   }
   const config = parseServerConfig(raw, env, file ?? 'defaults');
@@ -173,15 +248,32 @@ export function loadServerConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   return { config, file };
 }
 
+function readConfigFile(file: string): string {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat) throw new ConfigError(file, ['(file): not found']);
+  if (stat.isDirectory()) throw new ConfigError(file, ['(file): is a directory, not a configuration file']);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`(file): cannot be read: ${(err as Error).message}`]);
+  }
+}
+
+const PORT_TEXT = /^\d{1,5}$/;
+
+/** `--port` beats PORT; `--host` beats HOST. Set but empty is a mistake, not "use the default". */
 function applyListenOverrides(config: ServerConfig, env: Env, opts: LoadConfigOptions): void {
-  const portText = opts.port !== undefined ? String(opts.port) : env.PORT;
-  if (portText !== undefined && portText !== '') {
-    const port = Number(portText);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      throw new ConfigError(opts.port !== undefined ? '--port' : 'PORT', [`server.port: '${portText}' is not a port number (0-65535)`]);
-    }
+  const portFrom = opts.port !== undefined ? '--port' : env.PORT !== undefined ? 'PORT' : undefined;
+  if (portFrom) {
+    const text = String(opts.port ?? env.PORT);
+    const port = PORT_TEXT.test(text) ? Number(text) : Number.NaN;
+    if (!(port <= 65_535)) throw new ConfigError(portFrom, [`server.port: '${text}' is not a port number (0-65535)`]);
     config.server.port = port;
   }
-  const host = opts.host ?? env.HOST;
-  if (host) config.server.host = host;
+  const hostFrom = opts.host !== undefined ? '--host' : env.HOST !== undefined ? 'HOST' : undefined;
+  if (hostFrom) {
+    const host = String(opts.host ?? env.HOST);
+    if (host.trim() === '') throw new ConfigError(hostFrom, ['server.host: must not be empty']);
+    config.server.host = host;
+  }
 }

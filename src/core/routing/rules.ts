@@ -1,4 +1,4 @@
-import type { Rule } from '../config';
+import { promptRegex, type Rule } from '../config';
 import { isAuto } from './model-names';
 import { appendText } from './tokens';
 import type { Capability, RoutedChatRequest } from './types';
@@ -28,7 +28,7 @@ export function compileRules(rules: readonly Rule[]): CompiledRule[] {
     const pattern = rule.when.prompt_matches;
     if (pattern === undefined) return { name, rule };
     try {
-      return { name, rule, regex: new RegExp(pattern, 'i') };
+      return { name, rule, regex: promptRegex(pattern) };
     } catch (err) {
       throw new Error(`routing.rules[${i}].when.prompt_matches: ${(err as Error).message}`, { cause: err });
     }
