@@ -33,6 +33,15 @@ function configText(models: string[]): string {
   ].join('\n');
 }
 
+/** Reads `events` events of a stream, then goes away like a client that closed its connection. */
+async function readThenLeave(stream: AsyncIterable<unknown>, controller: AbortController, events: number): Promise<void> {
+  let n = 0;
+  for await (const _ of stream) {
+    if (++n === events) break;
+  }
+  controller.abort();
+}
+
 const noOllama = async () => {
   throw new Error('connection refused');
 };
@@ -161,13 +170,7 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     upstream.behaviour = () => ({ kind: 'endless', intervalMs: 5 });
     const controller = new AbortController();
     const stream = await client.chat.completions.create({ model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] }, { signal: controller.signal });
-    let n = 0;
-    for await (const _ of stream) {
-      if (++n === 3) {
-        controller.abort();
-        break;
-      }
-    }
+    await readThenLeave(stream, controller, 3);
     for (let i = 0; i < 200 && upstream.abortedResponses === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(upstream.abortedResponses).toBe(1);
   });
@@ -178,13 +181,7 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     upstream.behaviour = () => ({ kind: 'endless', intervalMs: 5 });
     const controller = new AbortController();
     const stream = await keyed.chat.completions.create({ model: 'up/fast', stream: true, messages: [{ role: 'user', content: 'Hi' }] }, { signal: controller.signal });
-    let n = 0;
-    for await (const _ of stream) {
-      if (++n === 3) {
-        controller.abort();
-        break;
-      }
-    }
+    await readThenLeave(stream, controller, 3);
     const mine = async () => (await usageJson(await fetch(`${gateway.url}/v1/usage?group_by=key`, { headers: { authorization: `Bearer ${key}` } }))).data;
     let rows = await mine();
     for (let i = 0; i < 200 && rows.length === 0; i++) {
