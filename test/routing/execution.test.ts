@@ -1,4 +1,5 @@
 import { GatewayError } from '../../src/core/errors';
+import { abandonedCallStory } from '../../src/core/routing/story';
 import { model } from './helpers/fakes';
 import { simulate } from './helpers/setup';
 
@@ -241,6 +242,11 @@ describe('deadline, time to first token, caller abort', () => {
     expect(a.calls).toHaveLength(1);
     expect(a.calls[0]!.ctx.signal?.aborted).toBe(true);
     expect(b.calls).toHaveLength(0);
+    // The upstream already had the prompt: the abandoned call is charged for it, on an estimate.
+    const story = abandonedCallStory(err)!;
+    expect(story).toMatchObject({ model: 'a/m', usageEstimated: true, usage: { completion_tokens: 0 } });
+    expect(story.usage!.prompt_tokens).toBeGreaterThan(0);
+    expect(story.costUsd).toBe((story.usage!.prompt_tokens * 1) / 1e6);
   });
 
   it('a caller abort during a backoff wait prevents the retry', async () => {
@@ -254,6 +260,16 @@ describe('deadline, time to first token, caller abort', () => {
     expect(a.calls).toHaveLength(1);
     expect(b.calls).toHaveLength(0);
     expect(attempts).toEqual(['a/m rate_limited']);
+  });
+
+  it('a caller abort with no upstream working on the prompt charges nothing', async () => {
+    const { sy, a, clock, run, req } = simulate();
+    a.always(rateLimited(2_000));
+    const ac = new AbortController();
+    void clock.sleep(1_000).then(() => ac.abort());
+    const err: unknown = await run(sy.chat(req(), { signal: ac.signal })).catch((e: unknown) => e);
+    expect(abandonedCallStory(err)).toBeUndefined();
+    expect(abandonedCallStory(await run(sy.chat(req(), { signal: AbortSignal.abort() })).catch((e: unknown) => e))).toBeUndefined();
   });
 
   it('an already aborted signal sends nothing', async () => {

@@ -194,6 +194,25 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect(info.spend_today_usd).toBeGreaterThan(0);
   });
 
+  it('charges a key for the prompt of a non-streaming call it abandoned while the upstream worked on it', async () => {
+    const { key, record } = gateway.store.keys.create({ name: 'quitter', daily_budget_usd: 5 });
+    const keyed = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
+    upstream.behaviour = () => ({ kind: 'ok', delayMs: 60_000 });
+    const controller = new AbortController();
+    const call = keyed.chat.completions.create({ model: 'up/fast', messages: [{ role: 'user', content: 'a long question' }] }, { signal: controller.signal }).catch((e: unknown) => e);
+    while (upstream.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    expect(await call).toBeInstanceOf(Error);
+    let info = gateway.store.keys.list().find((k) => k.id === record.id)!;
+    for (let i = 0; i < 200 && info.spend_today_usd === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      info = gateway.store.keys.list().find((k) => k.id === record.id)!;
+    }
+    expect(info.spend_today_usd).toBeGreaterThan(0);
+    const rows = (await usageJson(await fetch(`${gateway.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } }))).data;
+    expect(rows).toEqual([expect.objectContaining({ group: 'up/fast', calls: 1, errors: 1 })]);
+  });
+
   it("keeps a key inside its allow-list even when a rule's use list names other models, and tells the story the caller asked for", async () => {
     const rule = ['  rules:', '    - { name: analysis, when: { prompt_matches: "analy[sz]e" }, use: [up/backup, up/fast] }'];
     writeFileSync(join(dir, 'switchyard.yaml'), [configText([model('fast', 0.1, 40), model('backup', 1, 80)]), ...rule].join('\n'));

@@ -40,6 +40,10 @@ export function callerAbortedError(): GatewayError {
   return new GatewayError(499, 'request aborted by the caller', { type: 'request_aborted', code: 'request_aborted' });
 }
 
+export function isCallerAbortedError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError && err.code === 'request_aborted';
+}
+
 function toProviderError(err: unknown, provider: string): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof CallerAbortError) return new ProviderError({ kind: 'upstream_error', provider, message: 'upstream call aborted', cause: err });

@@ -1,3 +1,4 @@
+import { ObjectMark } from '../marks';
 import type { Usage } from '../schema';
 import type { CallState } from './attempt';
 import { costUsd } from './cost';
@@ -53,4 +54,19 @@ export function buildStory(input: StoryInput): RouteStory {
   if (usage && input.usageEstimated) story.usageEstimated = true;
   if (input.ttftMs !== undefined) story.ttftMs = input.ttftMs;
   return story;
+}
+
+const abandonedStories = new ObjectMark<RouteStory>('switchyard.abandonedStory');
+
+/** Attaches to the caller-abort error the story of the call it abandoned (see abandonedCallStory). */
+export function rememberAbandonedStory(err: object, story: RouteStory): void {
+  abandonedStories.set(err, story);
+}
+
+/**
+ * The story of a call its caller abandoned while an upstream was already working on it: the
+ * upstream bills that prompt, so the story charges it (an estimate, `usageEstimated`).
+ */
+export function abandonedCallStory(err: unknown): RouteStory | undefined {
+  return err !== null && typeof err === 'object' ? abandonedStories.get(err) : undefined;
 }

@@ -4,7 +4,7 @@ import { GatewayError, formatPath } from '../errors';
 import type { Switchyard } from '../gateway';
 import type { ChatChunk } from '../schema';
 import { resolveProviders, type ProviderRuntime } from '../../providers/registry';
-import type { CallState } from './attempt';
+import { isCallerAbortedError, type CallState } from './attempt';
 import { ResponseCache, cacheKey, type CachedAnswer } from './cache';
 import { buildCatalog, createCatalog } from './catalog';
 import { responseToChunks } from './chunks';
@@ -15,9 +15,9 @@ import { LimitsRegistry, type LimiterStoreOptions } from './limits';
 import { UNKNOWN_MODEL_REASON } from './model-names';
 import { plan as planRoute } from './plan';
 import { compileRules } from './rules';
-import { buildStory, planSummary } from './story';
+import { buildStory, planSummary, rememberAbandonedStory } from './story';
 import { executeStream } from './stream';
-import { isOpenAIFamily, preloadTokenizer } from './tokens';
+import { estimatePromptTokens, isOpenAIFamily, preloadTokenizer } from './tokens';
 import {
   type CallOptions,
   type Catalog,
@@ -133,14 +133,16 @@ class SwitchyardImpl implements RoutingSwitchyard {
       end();
       return { response: hit.response, story: this.cachedStory(request, call, hit, options.plan) };
     }
+    let plan: Plan | undefined;
     try {
-      const plan = this.routablePlan(request, options.plan);
+      plan = this.routablePlan(request, options.plan);
       const { value: response, handle } = await executeComplete(this.engine, call, request, plan);
       const story = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage: response.usage });
       if (key) this.cache.set(key, { response, model: handle.model.key, provider: handle.model.provider, pricing: handle.model.pricing });
       this.listeners.emit('story', story);
       return { response, story };
     } catch (err) {
+      this.chargeAbandoned(request, call, plan, err);
       this.reportFailure(request, call, err);
       throw err;
     } finally {
@@ -155,8 +157,9 @@ class SwitchyardImpl implements RoutingSwitchyard {
       end();
       return this.replay(hit, this.cachedStory(request, call, hit, options.plan));
     }
+    let plan: Plan | undefined;
     try {
-      const plan = this.routablePlan(request, options.plan);
+      plan = this.routablePlan(request, options.plan);
       return await executeStream(this.engine, call, request, plan, {
         onDone: (story, answer) => {
           end();
@@ -166,6 +169,7 @@ class SwitchyardImpl implements RoutingSwitchyard {
       });
     } catch (err) {
       end();
+      this.chargeAbandoned(request, call, plan, err);
       this.reportFailure(request, call, err);
       throw err;
     }
@@ -275,6 +279,17 @@ class SwitchyardImpl implements RoutingSwitchyard {
       yield* chunks;
     }
     return { model: hit.model, provider: hit.provider, attempts: 0, cached: true, chunks: replayChunks(), story: Promise.resolve({ ...story, ttftMs: story.latencyMs }) };
+  }
+
+  /** A caller that gave up while an upstream was working on its prompt still pays for that prompt. */
+  private chargeAbandoned(request: RoutedChatRequest, call: CallState, plan: Plan | undefined, err: unknown): void {
+    if (!plan || !isCallerAbortedError(err)) return;
+    const inFlight = call.attempts.findLast((a) => a.outcome === 'aborted');
+    const model = inFlight && this.engine.catalog.get(inFlight.key);
+    if (!model) return;
+    const prompt = estimatePromptTokens(request, model);
+    const usage = { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt };
+    rememberAbandonedStory(err, buildStory({ requestedModel: request.model, plan, call, model, usage, usageEstimated: true }));
   }
 
   private reportFailure(request: RoutedChatRequest, call: CallState, err: unknown): void {

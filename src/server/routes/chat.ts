@@ -4,6 +4,7 @@ import { GatewayError, gatewayErrorFromProvider, ProviderError, validationError 
 import type { Switchyard } from '../../core/gateway';
 import { CallerAbortError } from '../../core/http';
 import { RoutingOptionsSchema, type CallOptions, type Plan, type RouteStory, type RoutedChatRequest } from '../../core/routing/types';
+import { abandonedCallStory } from '../../core/routing/story';
 import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
 import { chunkJson } from '../../core/wire-text';
@@ -161,6 +162,8 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
 /** Answers with the error: a JSON error before the stream began, an error event after. */
 function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger): void {
   const error = toGatewayError(err);
+  // A call abandoned while an upstream worked on it is still charged (its prompt, on an estimate).
+  out.story ??= abandonedCallStory(err);
   if (error.status === 500) logger.error('unexpected error answering a chat request', { err });
   out.error = error;
   out.status = error.status;
