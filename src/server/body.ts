@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { GatewayError } from '../core/errors';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../core/json-depth';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 
@@ -10,28 +11,6 @@ export function parseByteSize(limit: string | number): number {
   const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)$/i.exec(limit.trim());
   if (!m) throw new Error(`not a size: ${limit}`);
   return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
-}
-
-/** Deeper bodies are refused: code that walks a value recursively (JSON.stringify, schema conversion) would overflow. */
-export const MAX_JSON_DEPTH = 100;
-
-/** True when arrays/objects in `value` nest deeper than `max` levels (iterative: any depth is safe to check). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const values: unknown[] = [value];
-  const depths: number[] = [1];
-  while (values.length > 0) {
-    const current = values.pop();
-    const depth = depths.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(current) ? current : Object.values(current)) {
-      if (child !== null && typeof child === 'object') {
-        values.push(child);
-        depths.push(depth + 1);
-      }
-    }
-  }
-  return false;
 }
 
 function parseJsonText(text: string): unknown {

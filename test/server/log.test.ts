@@ -1,4 +1,5 @@
-import { MAX_JSON_DEPTH, nestsDeeperThan, parseByteSize } from '../../src/server/body';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../src/core/json-depth';
+import { parseByteSize } from '../../src/server/body';
 import { createLogger } from '../../src/server/log';
 
 describe('structured logger', () => {

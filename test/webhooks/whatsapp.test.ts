@@ -129,6 +129,9 @@ describe('WhatsApp Cloud API flow', () => {
     const malformed = await post(h, '{"object":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('invalid_json');
+    const deep = await post(h, `{"object":"whatsapp_business_account","entry":[],"x":${'['.repeat(150)}${']'.repeat(150)}}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.error).toMatchObject({ code: 'invalid_json', message: expect.stringContaining('100 levels') });
     expect((await post(h, '{"object":"page","entry":[]}')).status).toBe(400);
 
     const big = JSON.stringify({ object: 'whatsapp_business_account', entry: [], pad: 'x'.repeat(5000) });

@@ -4,6 +4,7 @@
  * to acknowledge). Workers call `load` (extra fields at processing time) and `answer` (send the
  * result back where the event came from).
  */
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../core/json-depth';
 import type { OutboundContext } from '../clients/http';
 import type { FlowOf, SourceName } from '../config';
 import type { Enqueued, Job } from '../queue/queue';
@@ -60,11 +61,16 @@ export function unauthorized(reason: string): WebhookError {
 export function parseJsonBody(req: InboundRequest): unknown {
   const text = req.rawBody.toString('utf8');
   if (text.trim() === '') throw new WebhookError(400, 'The request body is empty; expected JSON.', 'invalid_body');
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch {
     throw new WebhookError(400, 'The request body is not valid JSON.', 'invalid_json');
   }
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    throw new WebhookError(400, `The request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`, 'invalid_json');
+  }
+  return body;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {
