@@ -59,7 +59,7 @@ export interface AccessControl {
 export interface AccessControlOptions {
   store: Pick<Store, 'keys' | 'usage'>;
   adminKey?: string;
-  /** True, or a function read per request (e.g. `() => store.keys.count() > 0`). */
+  /** True, or a function read per request (e.g. `() => store.keys.everCreated()`). */
   requireKeys: boolean | (() => boolean);
   clock?: Clock;
 }

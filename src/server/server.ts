@@ -49,14 +49,17 @@ export interface RunningServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** requireKeys is asked per anonymous request; counting keys once a second is plenty. */
+/**
+ * Keys are required once any key was created, even after every key is revoked: revoking a leaked
+ * key must never open the gateway. Asked per anonymous request; looking once a second is plenty.
+ */
 function keysRequired(store: Store, now: () => number = Date.now): () => boolean {
   let checkedAt = -Infinity;
   let value = false;
   return () => {
     const t = now();
-    if (t - checkedAt >= 1000) {
-      value = store.keys.count() > 0;
+    if (!value && t - checkedAt >= 1000) {
+      value = store.keys.everCreated();
       checkedAt = t;
     }
     return value;

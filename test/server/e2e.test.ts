@@ -194,6 +194,19 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect(info.spend_today_usd).toBeGreaterThan(0);
   });
 
+  it('keeps requiring keys after every key is revoked: revoking a leaked key never opens the gateway', async () => {
+    const { record } = gateway.store.keys.create({ name: 'leaked' });
+    gateway.store.keys.revoke(record.id);
+    const anonymous = () => postJson(`${gateway.url}/v1/chat/completions`, { model: 'up/fast', messages: [{ role: 'user', content: 'Hi' }] });
+    let res = await anonymous();
+    // The server looks at the key table at most once a second.
+    for (let i = 0; i < 30 && res.status !== 401; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await anonymous();
+    }
+    expect(res.status).toBe(401);
+  });
+
   it('charges a key for the prompt of a non-streaming call it abandoned while the upstream worked on it', async () => {
     const { key, record } = gateway.store.keys.create({ name: 'quitter', daily_budget_usd: 5 });
     const keyed = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });

@@ -84,6 +84,7 @@ describe('key store', () => {
   });
 
   it('revokes by id, by display prefix (with or without the ellipsis) and by full key', () => {
+    expect(store.keys.everCreated()).toBe(false);
     const keys = [1, 2, 3].map((n) => store.keys.create({ name: `k${n}` }));
     expect(store.keys.count()).toBe(3);
     clock.advance(1000);
@@ -93,6 +94,7 @@ describe('key store', () => {
     store.keys.revoke(keys[2]!.key);
     for (const k of keys) expect(store.keys.verify(k.key)).toBeUndefined();
     expect(store.keys.count()).toBe(0);
+    expect(store.keys.everCreated()).toBe(true);
     expect(store.keys.list().every((k) => k.revoked_at !== null)).toBe(true);
     // Revoking again keeps the first revocation time.
     clock.advance(1000);

@@ -70,6 +70,8 @@ export interface KeyStore {
   verify(plaintext: string): KeyRecord | undefined;
   /** Number of active (not revoked) keys. */
   count(): number;
+  /** True once any key was created, revoked ones included: from then on the gateway requires keys. */
+  everCreated(): boolean;
 }
 
 export interface KeyStoreDeps {
@@ -111,6 +113,7 @@ export function createKeyStore(db: Database.Database, deps: KeyStoreDeps): KeySt
   const all = db.prepare('SELECT * FROM keys ORDER BY created_at, rowid');
   const revokeStmt = db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const countActive = db.prepare('SELECT COUNT(*) AS n FROM keys WHERE revoked_at IS NULL').pluck();
+  const anyKey = db.prepare('SELECT 1 FROM keys LIMIT 1').pluck();
 
   const findOne = (idOrPrefix: string): KeyRow => {
     const text = idOrPrefix.trim().replace(/(…|\.\.\.)$/, '');
@@ -176,6 +179,9 @@ export function createKeyStore(db: Database.Database, deps: KeyStoreDeps): KeySt
 
     count() {
       return countActive.get() as number;
+    },
+    everCreated() {
+      return anyKey.get() !== undefined;
     },
   };
 }
