@@ -4,6 +4,7 @@ import { sendError } from './error-response';
 import type { AccessControl } from './access';
 import type { ServerSection } from './config';
 import type { SwitchyardHolder } from './holder';
+import { localClientsOnly } from './local-only';
 import { silentLogger, type Logger } from './log';
 import { Metrics } from './metrics';
 import { chatHandler, toGatewayError } from './routes/chat';
@@ -23,6 +24,8 @@ export interface AppOptions {
   health?: HealthState;
   /** Webhook flows' endpoints (/webhooks/:flow, /hooks/:flow, /hooks/jobs/:id); they read raw bodies. */
   webhooks?: Router;
+  /** Bound to the loopback interface: refuse requests a web page made (see local-only.ts). */
+  localClientsOnly?: boolean;
 }
 
 export interface App {
@@ -59,6 +62,7 @@ export function createApp(opts: AppOptions): App {
     res.once('finish', () => metrics.httpRequest(routeLabel(req.path), res.statusCode));
     next();
   });
+  if (opts.localClientsOnly) app.use(localClientsOnly());
 
   const chatDeps = { holder: opts.holder, metrics, logger, access: opts.access, usage: opts.store?.usage, logPrompts: opts.server.log_prompts, bodyLimit: opts.server.body_limit };
   app.post(CHAT_PATHS, chatHandler(chatDeps));

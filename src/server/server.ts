@@ -112,10 +112,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const access: AccessControl = createAccessControl({ store, adminKey: config.server.admin_key, requireKeys });
   const metrics = new Metrics({ circuits: () => circuitStates(holder.current) });
   const webhooks = startWebhooks(config, holder, logger, env, opts.queuePath);
-  const app = createApp({ holder, server: config.server, logger, metrics, store, access, webhooks: webhooks?.router });
-
   const keysExist = requireKeys();
   const host = config.server.host ?? (keysExist ? '0.0.0.0' : '127.0.0.1');
+  const localClientsOnly = LOOPBACK.has(host);
+  const app = createApp({ holder, server: config.server, logger, metrics, store, access, webhooks: webhooks?.router, localClientsOnly });
   const server = createServer(app.app);
   try {
     await listen(server, config.server.port, host);
