@@ -41,7 +41,7 @@ export interface AdmitRequest {
   model: string;
   /** Catalog keys the request may be routed to (the plan's candidates). */
   candidates?: string[];
-  /** The plan's expected cost of the call. */
+  /** The most the call may cost (the plan's maxCostUsd): reserved against the budgets until settle(). */
   estimatedCostUsd?: number;
 }
 
@@ -189,7 +189,7 @@ function checkBudget(
   const state =
     spent >= budget
       ? `is used up: ${usd(spent)} spent or reserved`
-      : `has ${usd(budget - spent)} left, and this request is estimated at ${usd(estimate)} (choose a cheaper model or raise the budget)`;
+      : `has ${usd(budget - spent)} left, and this request may cost up to ${usd(estimate)} with its output limit (set a lower max_tokens, choose a cheaper model or raise the budget)`;
   throw new GatewayError(
     429,
     `The ${period} budget of ${usd(budget)} for API key '${key.name}' (${key.id}) ${state}. It resets at ${new Date(resetsAt).toISOString()}.`,

@@ -162,6 +162,14 @@ describe('plan: prefer', () => {
     expect(q.candidates[0]!.expectedCostUsd).toBeCloseTo((tokens * 1 + 100 * 4) / 1e6, 12);
     expect(q.candidates[0]!.expectedLatencyMs).toBe(Math.round(400 + (100 / 120) * 1000));
   });
+
+  it('the most a call can cost uses max_tokens, else the model\'s output limit (what budgets reserve)', () => {
+    const p = plan(req({ model: 'mid/medium', max_tokens: 1000 }), catalog, healthy, DEFAULT_CONFIG);
+    const tokens = p.estimatedPromptTokens;
+    expect(p.candidates[0]!.maxCostUsd).toBeCloseTo((tokens * 1 + 1000 * 4) / 1e6, 12);
+    const q = plan(req({ model: 'mid/medium' }), catalog, healthy, config({ expected_output_tokens: 100 }));
+    expect(q.candidates[0]!.maxCostUsd).toBeCloseTo((tokens * 1 + 8192 * 4) / 1e6, 12);
+  });
 });
 
 describe('plan: filters', () => {

@@ -164,7 +164,7 @@ describe('access control', () => {
       const err = thrown(() => access.admit(ctx(), { model: 'm', estimatedCostUsd: 0.5 }));
       expect(err).toMatchObject({ status: 429, type: 'budget_exceeded', code: 'insufficient_quota' });
       expect(err.message).toMatch(/daily budget of \$1\.00/);
-      expect(err.message).toMatch(/has \$0\.4000 left, and this request is estimated at \$0\.5000/);
+      expect(err.message).toMatch(/has \$0\.4000 left, and this request may cost up to \$0\.5000 with its output limit \(set a lower max_tokens/);
       expect(err.message).toContain('resets at 2026-11-23T00:00:00.000Z');
       expect(err.headers['retry-after']).toBe(String(12 * 3600));
 

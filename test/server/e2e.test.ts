@@ -194,6 +194,21 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     expect(info.spend_today_usd).toBeGreaterThan(0);
   });
 
+  it('reserves the most a call can cost against a budget, so concurrent calls cannot overspend it', async () => {
+    // up/fast: $0.2 per 1M output tokens, 4096 at most: without max_tokens a call may cost ~$0.00082.
+    const { key } = gateway.store.keys.create({ name: 'tight', daily_budget_usd: 0.002 });
+    upstream.behaviour = () => ({ kind: 'ok', delayMs: 200 });
+    const ask = (extra: Record<string, unknown> = {}) =>
+      postJson(`${gateway.url}/v1/chat/completions`, { model: 'up/fast', messages: [{ role: 'user', content: 'Hi' }], ...extra }, { authorization: `Bearer ${key}` });
+    const unbounded = await Promise.all([1, 2, 3, 4, 5].map(() => ask()));
+    expect(unbounded.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
+    const refused = await errorJson(unbounded.find((r) => r.status === 429)!);
+    expect(refused.error.message).toMatch(/may cost up to \$0\.000\d+ with its output limit \(set a lower max_tokens/);
+    // A bound on the answer bounds the reservation: now all of them fit.
+    const bounded = await Promise.all([1, 2, 3, 4, 5].map(() => ask({ max_tokens: 100 })));
+    expect(bounded.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+  });
+
   it('keeps requiring keys after every key is revoked: revoking a leaked key never opens the gateway', async () => {
     const { record } = gateway.store.keys.create({ name: 'leaked' });
     gateway.store.keys.revoke(record.id);

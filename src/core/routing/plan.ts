@@ -226,6 +226,7 @@ export function plan(request: RoutedChatRequest, catalog: Catalog, health: Healt
     provider: e.model.provider,
     score: e.score,
     expectedCostUsd: e.cost,
+    maxCostUsd: priceTokens(e.model.pricing, e.promptTokens, expectedOutputTokens(requestedOutput ?? e.model.max_output_tokens, e.model)),
     expectedLatencyMs: Math.round(e.latency),
   }));
   return {

@@ -84,6 +84,8 @@ export interface PlannedCandidate {
   provider: string;
   score: number;
   expectedCostUsd: number;
+  /** The most the call can cost: the prompt plus the request's output limit, or the model's (what budgets reserve). */
+  maxCostUsd: number;
   expectedLatencyMs: number;
 }
 

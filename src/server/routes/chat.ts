@@ -81,7 +81,9 @@ export function toGatewayError(err: unknown): GatewayError {
 }
 
 /**
- * Keys with limits need the plan: its candidates (allow-list) and expected cost (budget). Returns
+ * Keys with limits need the plan: its candidates (allow-list) and the most the call can cost (a
+ * budget reserves it until the call settles, so concurrent calls cannot all spend the same
+ * remainder). Returns
  * the plan the call then follows: as it was, or re-planned on the models the key may use (every
  * source of candidates, rules and fallbacks included, is narrowed, and the story still tells
  * what the caller asked for).
@@ -92,7 +94,7 @@ function admit(access: AccessControl | undefined, key: KeyContext | undefined, s
   const candidates = plan.candidates.map((c) => c.key);
   // Priced on the first model this key may use: an allow-list never pays for a model it cannot reach.
   const first = plan.candidates.find((c) => isModelAllowed(key.key!.allowed_models, c.key)) ?? plan.candidates[0];
-  const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: first?.expectedCostUsd ?? 0 });
+  const admission = access.admit(key, { model: request.model, candidates, estimatedCostUsd: first?.maxCostUsd ?? 0 });
   return admission.models ? switchyard.plan(request, { onlyModels: admission.models }) : plan;
 }
 

@@ -88,7 +88,7 @@ export class FakeSwitchyard implements Switchyard {
     const named = request.model.startsWith('auto') ? this.catalog : this.catalog.filter((m) => m.key === request.model);
     const models = options.onlyModels ? named.filter((m) => options.onlyModels!.includes(m.key)) : named;
     const plan: Plan = {
-      candidates: models.map((m, i) => ({ key: m.key, provider: m.provider, score: 1 - i / 10, expectedCostUsd: 0.001 * (i + 1), expectedLatencyMs: 500 })),
+      candidates: models.map((m, i) => ({ key: m.key, provider: m.provider, score: 1 - i / 10, expectedCostUsd: 0.001 * (i + 1), maxCostUsd: 0.01 * (i + 1), expectedLatencyMs: 500 })),
       excluded: [],
       prefer: request.routing?.prefer ?? 'balanced',
       estimatedPromptTokens: 5,
