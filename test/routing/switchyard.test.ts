@@ -22,6 +22,18 @@ describe('response cache', () => {
     expect(a.calls).toHaveLength(2);
   });
 
+  it("serves a caller bound to a plan (a key's allow-list) only answers of models that plan may use", async () => {
+    const { sy, a, b, run, req } = simulate();
+    const ask = req(['a/m', 'b/m'], { routing: { cache: true } });
+    expect((await run(sy.chat(ask))).story.model).toBe('a/m');
+    const onlyB = sy.plan(ask, { onlyModels: ['b/m'] });
+    const narrowed = await run(sy.chat(ask, { plan: onlyB }));
+    expect(narrowed.story).toMatchObject({ cached: false, model: 'b/m' });
+    expect([a.calls.length, b.calls.length]).toEqual([1, 1]);
+    // A plan that may use a/m still gets the stored answer.
+    expect((await run(sy.chat(ask, { plan: sy.plan(ask) }))).story.cached).toBe(true);
+  });
+
   it('misses after the TTL and for a different request', async () => {
     const { sy, a, clock, run, req } = simulate({ config: { cache: { ttl_ms: 60_000 } } });
     const ask = req(['a/m'], { routing: { cache: true } });

@@ -187,7 +187,10 @@ class SwitchyardImpl implements RoutingSwitchyard {
     const started = this.newCall(request, options);
     if (!this.cache.wants(request)) return started;
     const key = cacheKey(request);
-    return { ...started, key, hit: this.cache.get(key) };
+    const hit = this.cache.get(key);
+    // A caller bound to a plan (a key's allow-list) gets only answers of models that plan may use.
+    if (hit && options.plan && !options.plan.candidates.some((c) => c.key === hit.model)) return { ...started, key };
+    return { ...started, key, hit };
   }
 
   private planFor(request: RoutedChatRequest, options?: PlanOptions): Plan {
