@@ -68,7 +68,9 @@ export function createApp(opts: AppOptions): App {
   app.post(CHAT_PATHS, chatHandler(chatDeps));
   app.use(modelsRouter(opts.holder, opts.access));
   app.use(healthRouter(opts.holder, health));
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    // Spend and traffic by model are the operator's business: once keys exist, a key is needed.
+    opts.access?.authenticate(req.headers);
     const { contentType, body } = await metrics.render();
     res.type(contentType).send(body);
   });

@@ -312,6 +312,17 @@ describe('gateway app with keys, usage and limits wired in', () => {
     expect(((await res.json()) as { switchyard: { requested_model: string } }).switchyard.requested_model).toBe('auto');
   });
 
+  it('asks for a key on /metrics once keys exist', async () => {
+    expect((await fetch(`${served.url}/metrics`)).status).toBe(200);
+    const { key } = store.keys.create({ name: 'scraper' });
+    const anonymous = await fetch(`${served.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+    const scraped = await fetch(`${served.url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain('switchyard_');
+  });
+
   it('asks for a key on /v1/models once keys exist, and lists only the models a key may use', async () => {
     expect((await fetch(`${served.url}/v1/models`)).status).toBe(200);
     const { key } = store.keys.create({ name: 'small-only', allowed_models: ['fake/small'] });
