@@ -80,7 +80,7 @@ describe('requests rejected while reading the body', () => {
     const byKey = store.usage.aggregate({ group_by: 'key' });
     expect(byKey.find((r) => r.group === keyRecord.id)).toMatchObject({ calls: 4, errors: 4 });
 
-    const text = await (await fetch(`${served.url}/metrics`)).text();
+    const text = await (await fetch(`${served.url}/metrics`, { headers: auth })).text();
     expect(text).toContain('switchyard_chat_requests_total{model="none",provider="none",status="413",stream="false"} 1');
     expect(text).toContain('switchyard_chat_requests_total{model="none",provider="none",status="400",stream="false"} 2');
   });
