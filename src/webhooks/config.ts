@@ -59,8 +59,13 @@ export const RespondActionSchema = z.strictObject({
   type: z.literal('respond'),
   /** Signs results POSTed to a caller's `callback_url` (Standard Webhooks, `whsec_...`). Without it, callback_url is refused. */
   callback_secret: Secret.optional(),
-  /** Hosts a callback_url may point to; any host when absent. */
+  /** Hosts a callback_url may point to; any host with public addresses when absent. */
   callback_hosts: z.array(z.string().min(1)).optional(),
+  /**
+   * Lets callbacks to the callback_hosts reach loopback, private and other non-public addresses
+   * (local development, receivers inside the network). Needs callback_hosts.
+   */
+  callback_allow_private: z.boolean().optional(),
 });
 export const ActionSchema = z.discriminatedUnion('type', [ReplyActionSchema, UpdateContactActionSchema, CallbackActionSchema, RespondActionSchema]);
 
@@ -191,6 +196,9 @@ export const FlowSchema = z
     for (const [path, secret] of whsec) {
       if (secret !== undefined && !isStandardWebhookSecret(secret)) ctx.addIssue({ code: 'custom', path, message: 'must be a Standard Webhooks secret: whsec_ followed by base64' });
     }
+    if (flow.action.type === 'respond' && flow.action.callback_allow_private && !flow.action.callback_hosts) {
+      ctx.addIssue({ code: 'custom', path: ['action', 'callback_allow_private'], message: 'needs callback_hosts: only hosts listed there may have non-public addresses' });
+    }
     if (flow.action.type === 'update_contact' && flow.output.type !== 'json') {
       ctx.addIssue({ code: 'custom', path: ['output', 'type'], message: "update_contact writes JSON fields: set output.type to 'json'" });
     }
@@ -228,6 +236,7 @@ export type Flows = z.infer<typeof FlowsSchema>;
 export type Output = z.infer<typeof OutputSchema>;
 export type JsonOutput = z.infer<typeof JsonOutputSchema>;
 export type Action = z.infer<typeof ActionSchema>;
+export type RespondAction = z.infer<typeof RespondActionSchema>;
 export type WebhooksSection = z.infer<typeof WebhooksSectionSchema>;
 export type WebhooksSectionInput = z.input<typeof WebhooksSectionSchema>;
 export type FlowInput = z.input<typeof FlowSchema>;

@@ -10,6 +10,7 @@
 import type { Router } from 'express';
 import { mathRandom, type Random } from '../core/clock';
 import { redactSecrets } from '../core/errors';
+import { createCallbackAgent, type Resolver } from './clients/egress';
 import type { FetchLike } from './clients/http';
 import { resolveQueuePath, secretsOf, type Flows, type WebhooksSection } from './config';
 import { WorkerPool } from './pool';
@@ -36,6 +37,8 @@ export interface WebhooksOptions {
   now?: () => number;
   random?: Random;
   fetch?: FetchLike;
+  /** Resolves callback hosts before their addresses are checked (default: the system resolver; tests inject one). */
+  callbackResolver?: Resolver;
   /** Lease owner name of this process's workers. */
   owner?: string;
 }
@@ -87,6 +90,7 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
   const logger = maskingLogger(opts.logger ?? SILENT, () => secrets);
   const queue = new JobQueue(opts.queuePath ?? resolveQueuePath(undefined, settings.queue_path, opts.env ?? globalThis.process.env), { now });
   const waiters = new Waiters();
+  const callbackAgent = createCallbackAgent({ resolve: opts.callbackResolver });
   const processJob = createProcessor({
     queue,
     flows: () => flows,
@@ -94,6 +98,7 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
     waiters,
     logger,
     fetch: opts.fetch ?? ((input, init) => fetch(input, init)),
+    callbackDispatcher: callbackAgent,
     outboundTimeoutMs: settings.outbound_timeout_ms,
     now,
     random: opts.random ?? mathRandom,
@@ -138,6 +143,7 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
       await stopped;
       waiters.releaseAll();
       queue.close();
+      await callbackAgent.close();
     },
     reload(next) {
       flows = next;

@@ -3,6 +3,10 @@
  * `leaseMs`. Idle workers sleep until `wake()` (a new event), the next due retry, or `pollMs`
  * (jobs enqueued or replayed by another process, leases expiring).
  *
+ * A webhook request waiting for its job's result (`runSoon`) gets no worker of its own: its job
+ * runs at once when a worker is free, else it takes the next worker that frees up, ahead of the
+ * queue. A request that stops waiting withdraws; its job then runs in queue order.
+ *
  * `stop(timeoutMs)`: no new jobs; in-flight jobs get `timeoutMs` to finish, then they are
  * aborted and released (pending again, the attempt not counted), so the next start runs them.
  */
@@ -37,6 +41,8 @@ const PRUNE_EVERY_MS = 3_600_000;
 export class WorkerPool {
   readonly owner: string;
   private readonly running = new Map<string, Running>();
+  /** Jobs a webhook request waits for, in arrival order: they take the next free workers. */
+  private readonly awaited = new Set<string>();
   private stopping = false;
   private started = false;
   private loop?: Promise<void>;
@@ -63,13 +69,15 @@ export class WorkerPool {
     this.wakeUp?.();
   }
 
-  /** Claims job `id` now, outside the concurrency limit (a webhook request waits for it). */
-  runNow(id: string): boolean {
-    if (this.stopping || this.running.has(id)) return false;
-    const job = this.opts.queue.claim(this.owner, this.opts.leaseMs, id);
-    if (!job) return false;
-    this.track(job);
-    return true;
+  /**
+   * A webhook request waits for job `id`: it runs now if a worker is free, else on the next one
+   * that frees up. Returns the withdrawal, for when the request stops waiting.
+   */
+  runSoon(id: string): () => void {
+    if (this.stopping || this.running.has(id)) return () => undefined;
+    this.awaited.add(id);
+    this.takeAwaited();
+    return () => this.awaited.delete(id);
   }
 
   /** Processes every due job one by one until none is left (tests, one-shot CLI runs). */
@@ -85,6 +93,7 @@ export class WorkerPool {
 
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    this.awaited.clear();
     this.wake();
     await this.loop;
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
@@ -116,13 +125,26 @@ export class WorkerPool {
       .finally(() => {
         clearInterval(renew);
         this.running.delete(job.id);
+        this.takeAwaited();
         this.wake();
       });
     this.running.set(job.id, { job, controller, done });
     return done;
   }
 
+  /** Hands free workers to awaited jobs; ids that cannot be claimed (done, running elsewhere, not due) are dropped. */
+  private takeAwaited(): void {
+    for (const id of this.awaited) {
+      if (this.stopping || this.running.size >= this.opts.concurrency) return;
+      this.awaited.delete(id);
+      if (this.running.has(id)) continue;
+      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs, id);
+      if (job) void this.track(job);
+    }
+  }
+
   private fill(): void {
+    this.takeAwaited();
     while (!this.stopping && this.running.size < this.opts.concurrency) {
       const job = this.opts.queue.claim(this.owner, this.opts.leaseMs);
       if (!job) return;

@@ -17,7 +17,7 @@ import type { Switchyard } from '../core/gateway';
 import type { Random } from '../core/clock';
 import { redactSecrets } from '../core/errors';
 import { deliverResult } from './clients/callback';
-import type { FetchLike, OutboundContext } from './clients/http';
+import type { FetchDispatcher, FetchLike, OutboundContext } from './clients/http';
 import type { Flow, Flows } from './config';
 import { LeaseLostError, type Job, type JobQueue } from './queue/queue';
 import { runFlow } from './runner';
@@ -35,6 +35,8 @@ export interface ProcessorDeps {
   waiters: Waiters;
   logger: WebhookLogger;
   fetch: FetchLike;
+  /** Connections for callbacks to caller-supplied URLs (public addresses only). */
+  callbackDispatcher: FetchDispatcher;
   outboundTimeoutMs: number;
   now: () => number;
   random: Random;
@@ -58,6 +60,7 @@ function asJobError(err: unknown): JobError {
 
 async function act(flow: Flow, job: Job, result: FlowResult, ctx: OutboundContext): Promise<string> {
   if (flow.action.type === 'callback') {
+    // The operator's own URL: any address it resolves to may be reached.
     return deliverResult(flow.action.url, flow.action.secret, job, result, ctx);
   }
   const source = SOURCES[flow.source] as Source;
@@ -92,7 +95,7 @@ export function createProcessor(deps: ProcessorDeps): ProcessJob {
   };
 
   return async (job, owner, signal) => {
-    const ctx: OutboundContext = { fetch: deps.fetch, signal, timeoutMs: deps.outboundTimeoutMs, now: deps.now };
+    const ctx: OutboundContext = { fetch: deps.fetch, signal, timeoutMs: deps.outboundTimeoutMs, now: deps.now, callbackDispatcher: deps.callbackDispatcher };
     try {
       const flow = deps.flows()[job.flow];
       if (!flow) throw new JobError(`flow '${job.flow}' is not configured any more`, { retryable: false });

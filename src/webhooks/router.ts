@@ -104,8 +104,11 @@ export function createWebhookRouter(deps: RouterDeps): Router {
     const gone = new AbortController();
     res.once('close', () => gone.abort());
     const settled = deps.waiters.wait(job.id, wait.ms, gone.signal);
-    if (!deps.pool.runNow(job.id)) deps.pool.wake();
+    // Within the workers limit: when all are busy, the wait (sync_timeout_ms...) includes waiting for one.
+    const withdraw = deps.pool.runSoon(job.id);
+    deps.pool.wake();
     const outcome = await settled;
+    withdraw();
     send(res, wait.respond(outcome?.job ?? deps.queue.get(job.id) ?? job, outcome?.result));
   };
 

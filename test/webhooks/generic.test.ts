@@ -2,7 +2,8 @@ import nock from 'nock';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { GatewayError } from '../../src/core/errors';
-import { FakeSwitchyard, deferred, eventually, harness, type Harness, onlyLocalNetwork } from './helpers';
+import { FlowsSchema } from '../../src/webhooks/config';
+import { FakeSwitchyard, deferred, eventually, harness, localServer, type Harness, onlyLocalNetwork } from './helpers';
 
 const IN_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const OUT_SECRET = 'whsec_dGVzdC1jYWxsYmFjay1zZWNyZXQtMDEyMzQ1Njc=';
@@ -104,7 +105,8 @@ describe('generic webhook flow', () => {
     expect(res.body).toMatchObject({ status: 'pending', status_url: `/hooks/jobs/${res.body.id}` });
 
     await h.webhooks.pool.drain();
-    expect(h.webhooks.queue.get(res.body.id)).toMatchObject({ state: 'pending', lastError: 'callback: HTTP 500: try later' });
+    expect(h.webhooks.queue.get(res.body.id)).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/^callback: HTTP 500\b/) });
+    expect(h.webhooks.queue.get(res.body.id)?.lastError).not.toContain('try later');
     h.clock.advance(60_000);
     await h.webhooks.pool.drain();
     expect(received).toHaveLength(1);
@@ -130,7 +132,20 @@ describe('generic webhook flow', () => {
     expect(res.status).toBe(202);
   });
 
-  it.each(['http://127.0.0.1:8787/admin/keys', 'http://localhost/x', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://[::1]/x', 'http://[::ffff:192.168.0.1]/', 'http://db.internal/'])(
+  it.each([
+    'http://127.0.0.1:8787/admin/keys',
+    'http://localhost/x',
+    'http://169.254.169.254/latest/meta-data',
+    'http://10.1.2.3/',
+    'http://[::1]/x',
+    'http://[::ffff:192.168.0.1]/',
+    'http://db.internal/',
+    'http://[::ffff:7f00:1]/',
+    'http://100.64.0.1/',
+    'http://[fd00::1]/',
+    'http://0.0.0.0/',
+    'http://2130706433/',
+  ])(
     'refuses an internal callback_url (%s) unless the flow lists its host',
     async (callback_url) => {
       const res = await bearer(h, { text: 'x', callback_url }, 'open');
@@ -139,6 +154,24 @@ describe('generic webhook flow', () => {
       expect(h.webhooks.queue.list()).toHaveLength(0);
     },
   );
+
+  it.each([
+    'http://[::7f00:1]/',
+    'http://[64:ff9b::7f00:1]/',
+    'http://[64:ff9b::a00:1]/',
+    'http://[2002:7f00:1::1]/',
+    'http://198.18.0.1/',
+    'http://192.0.2.1/',
+    'http://224.0.0.1/',
+    'http://240.0.0.1/',
+    'http://[2001:db8::1]/',
+    'http://[ff02::1]/',
+  ])('refuses a callback_url in a special-purpose range (%s): NAT64, 6to4, IPv4-compatible, benchmarking, multicast, reserved', async (callback_url) => {
+    const res = await bearer(h, { text: 'x', callback_url }, 'open');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ param: 'callback_url', code: 'callback_not_allowed' });
+    expect(h.webhooks.queue.list()).toHaveLength(0);
+  });
 
   it('answers 202 when the result takes longer than sync_timeout_ms; GET shows it later', async () => {
     const gate = deferred<string>();
@@ -164,3 +197,187 @@ describe('generic webhook flow', () => {
     expect((await request(h.app).get('/hooks/jobs/job_nope')).status).toBe(404);
   });
 });
+
+describe('generic flow callbacks never reach internal services (SSRF)', () => {
+  const SECRET_TEXT = 'INTERNAL-ONLY-SECRET: db_password=hunter2';
+  const local = {
+    source: 'generic',
+    generic: { bearer_token: BEARER },
+    prompt: '{{body.text}}',
+    action: { type: 'respond', callback_secret: OUT_SECRET, callback_hosts: ['127.0.0.1'], callback_allow_private: true },
+  };
+  let h: Harness | undefined;
+
+  onlyLocalNetwork();
+  // Names under .test stand for public hosts; the injected resolver answers for them, never DNS.
+  beforeAll(() => nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || /\.test(:\d+)?$/.test(host)));
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  async function deliver(harnessed: Harness, flow: string, callback_url: string) {
+    const res = await bearer(harnessed, { text: 'x', callback_url }, flow);
+    expect(res.status).toBe(202);
+    await harnessed.webhooks.pool.drain();
+    const view = await request(harnessed.app).get(`/hooks/jobs/${res.body.id}`);
+    return { job: harnessed.webhooks.queue.get(res.body.id)!, view: view.body as Record<string, unknown> };
+  }
+
+  it('a callback_url whose name resolves to 127.0.0.1 is never contacted', async () => {
+    const service = await localServer((_req, res) => {
+      res.writeHead(500);
+      res.end(SECRET_TEXT);
+    });
+    try {
+      const resolver = jest.fn(async () => [{ address: '127.0.0.1', family: 4 as const }]);
+      h = harness({ flows, switchyard: new FakeSwitchyard('ok'), now: Date.now(), callbackResolver: resolver });
+      const { job, view } = await deliver(h, 'open', `http://metadata.rebind.test:${service.port}/secret`);
+      expect(resolver).toHaveBeenCalledWith('metadata.rebind.test');
+      expect(service.hits).toEqual([]);
+      expect(job.state).toBe('dead');
+      expect(job.lastError).toMatch(/^callback: .*non-public address/);
+      expect(JSON.stringify(view)).not.toContain('INTERNAL-ONLY-SECRET');
+      expect(view).toMatchObject({ status: 'dead', error: job.lastError });
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('a listed host that resolves to an internal address is refused unless the flow opts in with callback_allow_private', async () => {
+    const service = await localServer((_req, res) => res.end('{}'));
+    try {
+      const listed = { ...flows.open, action: { ...flows.open.action, callback_hosts: ['crm.test'] } };
+      h = harness({ flows: { listed }, switchyard: new FakeSwitchyard('ok'), now: Date.now(), callbackResolver: async () => [{ address: '127.0.0.1', family: 4 }] });
+      const { job } = await deliver(h, 'listed', `http://crm.test:${service.port}/hook`);
+      expect(job.state).toBe('dead');
+      expect(service.hits).toEqual([]);
+      const literal = await bearer(h, { text: 'x', callback_url: `${service.url}/hook` }, 'listed');
+      expect(literal.status).toBe(400);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('a literal internal address listed in callback_hosts is refused at intake without the opt-in', async () => {
+    const listed = { ...flows.open, action: { ...flows.open.action, callback_hosts: ['127.0.0.1'] } };
+    h = harness({ flows: { listed }, switchyard: new FakeSwitchyard('ok'), now: Date.now() });
+    const res = await bearer(h, { text: 'x', callback_url: 'http://127.0.0.1:9/x' }, 'listed');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ param: 'callback_url', code: 'callback_not_allowed', message: expect.stringMatching(/callback_allow_private/) });
+    expect(h.webhooks.queue.list()).toHaveLength(0);
+  });
+
+  it('callback_allow_private needs callback_hosts', () => {
+    const parsed = FlowsSchema.safeParse({ open: { ...flows.open, action: { ...flows.open.action, callback_allow_private: true } } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ['open', 'action', 'callback_allow_private'], message: expect.stringMatching(/callback_hosts/) });
+  });
+
+  it('never follows a redirect: a 3xx is a failed delivery and the redirect target is not requested', async () => {
+    const service = await localServer((req, res) => {
+      if (req.url === '/hook') {
+        res.writeHead(307, { location: '/admin/secret' });
+        return res.end();
+      }
+      res.end(SECRET_TEXT);
+    });
+    try {
+      h = harness({ flows: { local }, switchyard: new FakeSwitchyard('ok'), now: Date.now() });
+      const { job, view } = await deliver(h, 'local', `${service.url}/hook`);
+      expect(service.hits).toEqual(['/hook']);
+      expect(job.state).toBe('dead');
+      expect(job.lastError).toMatch(/^callback: HTTP 307: .*redirect/);
+      expect(JSON.stringify(view)).not.toContain('INTERNAL-ONLY-SECRET');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('the reply body of a failed callback reaches neither the job error nor the job view', async () => {
+    const service = await localServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(SECRET_TEXT);
+    });
+    try {
+      h = harness({ flows: { local }, switchyard: new FakeSwitchyard('ok'), now: Date.now() });
+      const { job, view } = await deliver(h, 'local', `${service.url}/hook`);
+      expect(service.hits).toEqual(['/hook']);
+      expect(job).toMatchObject({ state: 'dead', lastError: expect.stringMatching(/^callback: HTTP 404\b/) });
+      expect(job.lastError).not.toContain('INTERNAL-ONLY-SECRET');
+      expect(JSON.stringify(view)).not.toContain('INTERNAL-ONLY-SECRET');
+      expect(h.logs.text()).not.toContain('INTERNAL-ONLY-SECRET');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('an operator-listed private host is reached when the flow opts in', async () => {
+    const service = await localServer((_req, res) => res.end('{}'));
+    try {
+      h = harness({ flows: { local }, switchyard: new FakeSwitchyard('ok'), now: Date.now() });
+      const { job } = await deliver(h, 'local', `${service.url}/hook`);
+      expect(service.hits).toEqual(['/hook']);
+      expect(job).toMatchObject({ state: 'done', effect: 'callback answered 200' });
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('synchronous generic requests and the workers limit', () => {
+  let h: Harness;
+  let active = 0;
+  let most = 0;
+  let gate = deferred<string>();
+  let sy: FakeSwitchyard;
+
+  onlyLocalNetwork();
+  beforeEach(() => {
+    active = 0;
+    most = 0;
+    gate = deferred<string>();
+    sy = new FakeSwitchyard(async () => {
+      active++;
+      most = Math.max(most, active);
+      try {
+        return await gate.promise;
+      } finally {
+        active--;
+      }
+    });
+    const quick = { ...flows.nocallback, generic: { ...flows.nocallback.generic, sync_timeout_ms: 30 } };
+    h = harness({ flows: { ...flows, quick }, switchyard: sy, now: Date.now(), settings: { workers: 1 }, start: true });
+  });
+  afterEach(async () => {
+    gate.resolve('late');
+    await h.close();
+  });
+
+  it('runs no more model calls at once than webhooks.workers; waiting requests still get their result', async () => {
+    const pending = [1, 2, 3].map((n) => bearer(h, { text: `q${n}` }, 'nocallback').then((r) => r));
+    await eventually(() => h.webhooks.queue.list().length === 3 && active >= 1, 'three jobs enqueued, one running');
+    expect(h.webhooks.queue.list().filter((j) => j.state === 'running')).toHaveLength(1);
+    gate.resolve('answer');
+    const replies = await Promise.all(pending);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(replies.map((r) => r.body.output)).toEqual(['answer', 'answer', 'answer']);
+    expect(most).toBe(1);
+  });
+
+  it('a request that finds every worker busy answers 202 after sync_timeout_ms; its job runs once a worker is free', async () => {
+    const first = bearer(h, { text: 'slow' }, 'nocallback').then((r) => r);
+    await eventually(() => active === 1, 'first job running');
+    const second = await bearer(h, { text: 'waits' }, 'quick');
+    expect(second.status).toBe(202);
+    expect(second.body).toMatchObject({ status: 'pending', status_url: `/hooks/jobs/${second.body.id}` });
+    expect(sy.requests).toHaveLength(1);
+    gate.resolve('done');
+    expect((await first).status).toBe(200);
+    await eventually(() => h.webhooks.queue.get(second.body.id)?.state === 'done', 'second job done');
+    expect(most).toBe(1);
+    const view = await request(h.app).get(`/hooks/jobs/${second.body.id}`);
+    expect(view.body).toMatchObject({ status: 'done', output: 'done' });
+  });
+});
+

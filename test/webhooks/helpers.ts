@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
@@ -9,6 +11,7 @@ import type { Switchyard } from '../../src/core/gateway';
 import type { RoutedChatRequest, RoutedCompletion } from '../../src/core/routing/types';
 import { FlowsSchema, WebhooksSectionSchema, type Flows, type WebhooksSectionInput } from '../../src/webhooks/config';
 import { createWebhooks, type Webhooks } from '../../src/webhooks';
+import type { Resolver } from '../../src/webhooks/clients/egress';
 import type { WebhookLogger } from '../../src/webhooks/types';
 
 export type Answer = string | Error | ((req: RoutedChatRequest) => string | Promise<string>);
@@ -108,6 +111,8 @@ export interface HarnessOptions {
   settings?: WebhooksSectionInput;
   now?: number;
   start?: boolean;
+  /** Stands in for DNS in callbacks' connect-time address check. */
+  callbackResolver?: Resolver;
 }
 
 /** The webhook router on an express app, with a temp queue file and a hand-moved clock. */
@@ -125,6 +130,7 @@ export function harness(opts: HarnessOptions): Harness {
     queuePath: join(dir, 'jobs.sqlite'),
     now: clock.now,
     random: () => 0.5,
+    callbackResolver: opts.callbackResolver,
   });
   const app = express();
   app.use(webhooks.router);
@@ -184,4 +190,35 @@ export function onlyLocalNetwork(): void {
   });
   afterEach(() => nock.cleanAll());
   afterAll(() => nock.enableNetConnect());
+}
+
+export interface LocalServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** Paths requested, in order. */
+  hits: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 (a stand-in for a service inside the gateway's network). */
+export async function localServer(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => handle(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

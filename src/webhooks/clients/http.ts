@@ -1,13 +1,16 @@
 /**
  * Outbound HTTP for the platform clients: one call with a timeout, and failures classified as
- * retryable (network, timeout, 408/425/429, 5xx) or permanent (other 4xx), as JobErrors whose
- * messages never carry the request's credentials.
+ * retryable (network, timeout, 408/425/429, 5xx) or permanent (other 4xx, a destination the
+ * address check refused), as JobErrors whose messages never carry the request's credentials.
  */
 import { redactSecrets } from '../../core/errors';
 import { retryAfterMsFromHeaders } from '../../core/retry-after';
 import { JobError } from '../types';
+import { blockedDestination } from './egress';
 
 export type FetchLike = typeof fetch;
+/** A connection pool for fetch (an undici Agent). */
+export type FetchDispatcher = NonNullable<RequestInit['dispatcher']>;
 
 export interface OutboundContext {
   fetch: FetchLike;
@@ -15,6 +18,8 @@ export interface OutboundContext {
   signal?: AbortSignal;
   timeoutMs: number;
   now: () => number;
+  /** Connections for callbacks to caller-supplied URLs: public addresses only (see egress.ts). */
+  callbackDispatcher: FetchDispatcher;
 }
 
 export interface OutboundRequest {
@@ -24,6 +29,12 @@ export interface OutboundRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** 'manual': a 3xx is the answer, never followed (callbacks). */
+  redirect?: 'manual';
+  /** Decides where the request may connect (default: the global pool). */
+  dispatcher?: FetchDispatcher;
+  /** The answer's body is neither read nor kept (callbacks: what a receiver says is not ours to quote). */
+  discardBody?: boolean;
 }
 
 export interface OutboundResponse {
@@ -57,13 +68,22 @@ function snippet(text: string): string {
 export async function send(req: OutboundRequest, ctx: OutboundContext): Promise<OutboundResponse> {
   const timeout = AbortSignal.timeout(ctx.timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+  const init: RequestInit = { method: req.method, headers: req.headers, body: req.body, signal };
+  if (req.redirect) init.redirect = req.redirect;
+  if (req.dispatcher) init.dispatcher = req.dispatcher;
   let res: Response;
   try {
-    res = await ctx.fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal });
+    res = await ctx.fetch(req.url, init);
   } catch (err) {
+    const blocked = blockedDestination(err);
+    if (blocked) throw new JobError(`${req.service}: ${blocked.message}`, { retryable: false, cause: err });
     const timedOut = timeout.aborted && !ctx.signal?.aborted;
     const why = timedOut ? `no answer within ${ctx.timeoutMs} ms` : redactSecrets((err as Error).message);
     throw new JobError(`${req.service}: request failed: ${why}`, { retryable: true, cause: err });
+  }
+  if (req.discardBody) {
+    await res.body?.cancel().catch(() => undefined);
+    return { status: res.status, headers: res.headers, text: '', json: undefined };
   }
   const text = await res.text().catch(() => '');
   return { status: res.status, headers: res.headers, text, json: parseJson(text) };

@@ -4,19 +4,22 @@
  * - No `callback_url`: the request waits for the flow's result (up to `sync_timeout_ms`) and
  *   answers 200 with it, or 202 with the job id when it takes longer.
  * - With `callback_url`: 202 with the job id at once; the result is POSTed to that URL, signed
- *   with the flow's `callback_secret` (Standard Webhooks), webhook-id = job id.
+ *   with the flow's `callback_secret` (Standard Webhooks), webhook-id = job id. The POST reaches
+ *   public addresses only (checked when it connects), unless the flow lists the host in
+ *   `callback_hosts` and sets `callback_allow_private`; redirects are never followed.
  * `GET /hooks/jobs/:id` returns a job's state and result. The idempotency key is webhook-id, else
  * an Idempotency-Key header; requests without either are never deduplicated.
  *
  * Fields: body.* (the JSON body without callback_url), flow.
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { deliverResult } from '../clients/callback';
-import type { FlowOf } from '../config';
+import { isPublicAddress } from '../clients/egress';
+import type { FlowOf, RespondAction } from '../config';
 import type { Job } from '../queue/queue';
 import { checkStandardWebhook, safeEqual } from '../signatures';
-import { WebhookError, type FlowResult, type HttpReply } from '../types';
+import { JobError, WebhookError, type FlowResult, type HttpReply } from '../types';
 import { jobView } from '../views';
 import { header, isObject, jsonReply, parseJsonBody, unauthorized, type Source } from './source';
 
@@ -49,33 +52,29 @@ function callbackUrlOf(body: Record<string, unknown>, flow: FlowOf<'generic'>): 
   if (flow.action.type !== 'respond' || !flow.action.callback_secret) {
     throw new WebhookError(400, 'This flow does not send callbacks (its action has no callback_secret).', 'callback_not_allowed', 'callback_url');
   }
-  const hosts = flow.action.callback_hosts;
-  if (hosts && !hosts.includes(url.hostname)) throw new WebhookError(400, `callback_url host '${url.hostname}' is not allowed for this flow.`, 'callback_not_allowed', 'callback_url');
-  if (!hosts && isInternalHost(url.hostname)) {
-    throw new WebhookError(400, `callback_url host '${url.hostname}' is internal; list it in the flow's action.callback_hosts to allow it.`, 'callback_not_allowed', 'callback_url');
-  }
+  const problem = callbackHostProblem(url, flow.action);
+  if (problem) throw new WebhookError(400, problem, 'callback_not_allowed', 'callback_url');
   return url.toString();
 }
 
-/** Loopback, private, link-local (cloud metadata) and unspecified addresses, v4 and v6. */
-const INTERNAL = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
-  INTERNAL.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
-
 /**
- * Without an allow-list, a caller must not make the gateway POST into its own network (SSRF).
- * Literal addresses and local names are checked; a flow that needs more lists its hosts.
+ * Why the flow refuses a callback to this URL's host, if it does. Names and literal addresses are
+ * checked here so the caller gets a 400; the addresses a name resolves to are checked when the
+ * callback connects (clients/egress.ts).
  */
+function callbackHostProblem(url: URL, action: RespondAction): string | undefined {
+  const hosts = action.callback_hosts;
+  if (hosts && !hosts.includes(url.hostname)) return `callback_url host '${url.hostname}' is not allowed for this flow.`;
+  if (action.callback_allow_private || !isInternalHost(url.hostname)) return undefined;
+  const how = hosts ? "set the flow's action.callback_allow_private" : "list it in the flow's action.callback_hosts and set action.callback_allow_private";
+  return `callback_url host '${url.hostname}' is internal; ${how} to allow it.`;
+}
+
+/** Local names, and literal addresses that are not public (loopback, private, link-local, NAT64 or 6to4 of those...). */
 export function isInternalHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
-  const family = isIP(host);
-  if (family === 0) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
-  if (mapped) return INTERNAL.check(mapped, 'ipv4');
-  return INTERNAL.check(host, family === 4 ? 'ipv4' : 'ipv6');
+  return isIP(host) !== 0 && !isPublicAddress(host);
 }
 
 export const genericSource: Source<'generic'> = {
@@ -125,6 +124,11 @@ export const genericSource: Source<'generic'> = {
     if (flow.action.type !== 'respond' || !job.payload.callbackUrl) return 'result stored';
     const secret = flow.action.callback_secret;
     if (!secret) return 'result stored';
-    return deliverResult(job.payload.callbackUrl, secret, job, result, ctx);
+    // The flow may have been reloaded with stricter hosts since the request was accepted.
+    const problem = callbackHostProblem(new URL(job.payload.callbackUrl), flow.action);
+    if (problem) throw new JobError(`callback: ${problem}`, { retryable: false });
+    // Listed hosts of a flow that allows private addresses connect anywhere; all else only to public addresses.
+    const dispatcher = flow.action.callback_allow_private ? undefined : ctx.callbackDispatcher;
+    return deliverResult(job.payload.callbackUrl, secret, job, result, ctx, dispatcher);
   },
 };
