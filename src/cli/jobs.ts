@@ -11,7 +11,7 @@ import { findConfigFile, interpolateEnv } from '../server/config';
 import { resolveQueuePath } from '../webhooks/config';
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../webhooks/queue/queue';
 import { jobView } from '../webhooks/views';
-import { fail } from './store-cli';
+import { fail as usageError } from './store-cli';
 import { formatTable } from './table';
 import { processIo } from './io';
 
@@ -53,6 +53,16 @@ function queuePath(flags: QueueFlags, opts: JobsCommandOptions): string {
   return resolve(cwd, resolveQueuePath(flags.queue, configured, env));
 }
 
+/**
+ * A command that ran and failed (no queue, no such job, nothing to replay): only the `error:` line
+ * and exit code 1. The program shows the usage after errors (showHelpAfterError), which helps
+ * when the command line is wrong (usageError: a bad flag value, no ids), not here.
+ */
+function fail(cmd: Command, message: string): never {
+  cmd.showHelpAfterError(false);
+  return usageError(cmd, message);
+}
+
 function withQueue<T>(cmd: Command, opts: JobsCommandOptions, run: (queue: JobQueue) => T): T {
   const flags = cmd.optsWithGlobals() as QueueFlags;
   let path: string;
@@ -87,13 +97,13 @@ function short(text: string | undefined, max = 80): string {
 
 function parseState(cmd: Command, text: string | undefined): JobState | undefined {
   if (text === undefined) return undefined;
-  if (!(JOB_STATES as readonly string[]).includes(text)) fail(cmd, `--state must be one of ${JOB_STATES.join(', ')}`);
+  if (!(JOB_STATES as readonly string[]).includes(text)) usageError(cmd, `--state must be one of ${JOB_STATES.join(', ')}`);
   return text as JobState;
 }
 
 function parseLimit(cmd: Command, text: string | undefined): number {
   const limit = text === undefined ? 50 : Number(text);
-  if (!Number.isInteger(limit) || limit < 1) fail(cmd, '--limit must be a positive integer');
+  if (!Number.isInteger(limit) || limit < 1) usageError(cmd, '--limit must be a positive integer');
   return limit;
 }
 
@@ -161,7 +171,7 @@ export function registerJobsCommands(program: Command, opts: JobsCommandOptions 
       .option('--all-dead', 'replay every dead job (of --flow, when given)')
       .option('--flow <name>', 'with --all-dead: only this flow'),
   ).action(function (this: Command, ids: string[], flags: { allDead?: boolean; flow?: string }) {
-    if (ids.length === 0 && !flags.allDead) fail(this, 'name job ids, or pass --all-dead');
+    if (ids.length === 0 && !flags.allDead) usageError(this, 'name job ids, or pass --all-dead');
     withQueue(this, opts, (queue) => {
       const targets = flags.allDead ? queue.list({ state: 'dead', flow: flags.flow, limit: 1_000_000 }).map((j) => j.id) : ids;
       const replayed: string[] = [];
@@ -170,10 +180,10 @@ export function registerJobsCommands(program: Command, opts: JobsCommandOptions 
         if (queue.replay(id)) replayed.push(id);
         else skipped.push(`${id} (${queue.get(id)?.state ?? 'not found'})`);
       }
+      if (skipped.length && replayed.length === 0) fail(this, `nothing to replay; only dead jobs can be: ${skipped.join(', ')}`);
       out(`replayed ${replayed.length} job(s)${replayed.length ? `: ${replayed.join(', ')}` : ''}`);
       if (skipped.length) out(`not replayed (only dead jobs can be): ${skipped.join(', ')}`);
       if (replayed.length) out('a running server picks them up within webhooks.poll_ms; otherwise they run at the next start');
-      if (skipped.length && replayed.length === 0) this.error('error: nothing to replay', { exitCode: 1, code: 'switchyard.error' });
     });
   });
   return jobs;

@@ -3,14 +3,17 @@
  * - `GET|POST /webhooks/:flow` — platform flows (whatsapp, twilio, hubspot, slack);
  * - `POST /hooks/:flow` — generic flows; `GET /hooks/jobs/:id` — a job's state and result.
  *
- * Order per request: unknown flow -> 404; body read raw (signatures cover the exact bytes;
- * too large -> 413); signature -> 401; malformed -> 400; the events are committed to the queue;
+ * Order per request: unknown flow -> 404; a Content-Encoding other than identity -> 415, before
+ * the body is read (the platforms sign the bytes they send and never compress webhooks, so
+ * nothing is ever inflated: no signature over inflated bytes, no decompression bomb); body read
+ * raw (signatures cover the exact bytes; too large -> 413); signature -> 401; malformed -> 400;
+ * the events are committed to the queue (a reused idempotency key with another body -> 422);
  * only then the platform is acknowledged. Nothing is enqueued on any refusal.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { GatewayError } from '../core/errors';
 import type { Flows } from './config';
-import type { JobQueue, NewJob } from './queue/queue';
+import { KeyReusedError, type JobQueue, type NewJob } from './queue/queue';
 import type { WorkerPool } from './pool';
 import { SOURCES } from './sources';
 import type { Intake, Source } from './sources/source';
@@ -56,20 +59,40 @@ function toInbound(req: Request, base: string | undefined): InboundRequest {
   };
 }
 
+/** The Content-Encoding header's value when it is anything but identity (or absent). */
+function compressedWith(req: Request): string | undefined {
+  const encoding = req.get('content-encoding')?.trim();
+  return encoding && encoding.toLowerCase() !== 'identity' ? encoding : undefined;
+}
+
+function unsupportedEncoding(encoding: string): WebhookError {
+  return new WebhookError(
+    415,
+    `Content-Encoding '${encoding}' is not supported: webhook signatures cover the bytes sent, so send the body uncompressed.`,
+    'unsupported_encoding',
+  );
+}
+
 /** body-parser's errors, and ours, in the gateway's OpenAI-style error shape. */
 function toGatewayError(err: unknown, limit: string | number): GatewayError | undefined {
   if (err instanceof WebhookError) return new GatewayError(err.status, err.message, { code: err.code, param: err.param });
   if (err instanceof GatewayError) return err;
-  const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.too.large') return new GatewayError(413, `The webhook body is larger than the limit of ${limit}.`, { code: 'request_too_large' });
-  if (type === 'request.aborted') return new GatewayError(400, 'The request body was not received completely.', { code: 'request_aborted' });
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new GatewayError(415, 'Unsupported content encoding.', { code: 'unsupported_encoding' });
+  const e = (err ?? {}) as { type?: unknown; status?: unknown; expose?: unknown; encoding?: unknown };
+  if (e.type === 'entity.too.large') return new GatewayError(413, `The webhook body is larger than the limit of ${limit}.`, { code: 'request_too_large' });
+  if (e.type === 'request.aborted') return new GatewayError(400, 'The request body was not received completely.', { code: 'request_aborted' });
+  if (e.type === 'encoding.unsupported') return toGatewayError(unsupportedEncoding(String(e.encoding ?? 'unknown')), limit);
+  if (e.type === 'charset.unsupported') return new GatewayError(415, 'Unsupported charset.', { code: 'unsupported_encoding' });
+  // Any other client error of the body reader (http-errors marks them `expose`): never a 500.
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true) {
+    return new GatewayError(e.status, 'The request body could not be read.', { code: 'invalid_body' });
+  }
   return undefined;
 }
 
 export function createWebhookRouter(deps: RouterDeps): Router {
   const router = express.Router();
-  const raw = express.raw({ type: () => true, limit: deps.bodyLimit });
+  // inflate: false as a second guard behind `known`: body-parser never decompresses.
+  const raw = express.raw({ type: () => true, limit: deps.bodyLimit, inflate: false });
 
   const flowFor = (req: Request, generic: boolean) => {
     const name = String(req.params.flow);
@@ -81,9 +104,31 @@ export function createWebhookRouter(deps: RouterDeps): Router {
     return { name, flow };
   };
 
+  /**
+   * The queue refused a caller's reused idempotency key (the whole batch rolled back): 422. The
+   * first request's job id stays out of the answer: it is the capability to read that result.
+   */
+  const keyReused = (err: KeyReusedError, intake: Extract<Intake, { kind: 'enqueue' }>): WebhookError => {
+    const header = intake.events.find((e) => e.key === err.key)?.idempotency?.header ?? 'idempotency key';
+    return new WebhookError(
+      422,
+      `This ${header} was already used for a request with a different body; use a new ${header} for a new request.`,
+      'idempotency_key_reused',
+      header,
+    );
+  };
+
   const enqueueAndAnswer = async (req: Request, res: Response, name: string, intake: Extract<Intake, { kind: 'enqueue' }>, maxAttempts: number, source: string) => {
-    const jobs: NewJob[] = intake.events.map((e) => ({ flow: name, source, key: e.key, payload: e.payload, maxAttempts }));
-    const enqueued = deps.queue.enqueue(jobs);
+    const jobs: NewJob[] = intake.events.map((e) => ({ flow: name, source, key: e.key, payload: e.payload, maxAttempts, bodySha256: e.idempotency?.bodySha256 }));
+    let enqueued;
+    try {
+      enqueued = deps.queue.enqueue(jobs);
+    } catch (err) {
+      if (!(err instanceof KeyReusedError)) throw err;
+      const refusal = keyReused(err, intake);
+      deps.logger.warn('webhook refused', { flow: name, source, status: refusal.status, reason: refusal.message, job: err.jobId });
+      throw refusal;
+    }
     const duplicates = enqueued.filter((e) => e.duplicate).length;
     deps.logger.info('webhook accepted', {
       flow: name,
@@ -129,6 +174,7 @@ export function createWebhookRouter(deps: RouterDeps): Router {
       throw err;
     }
     const intake = source.intake(inbound, flow, name, verified);
+    for (const skipped of intake.skipped ?? []) deps.logger.warn('webhook event skipped', { flow: name, source: flow.source, event: skipped.at, reason: skipped.reason });
     if (intake.kind === 'respond') return send(res, intake.reply);
     await enqueueAndAnswer(req, res, name, intake, flow.max_attempts ?? deps.defaultMaxAttempts, flow.source);
   };
@@ -139,9 +185,15 @@ export function createWebhookRouter(deps: RouterDeps): Router {
     if (!job || job.source !== 'generic') throw new WebhookError(404, `No job '${String(req.params.id)}'.`, 'unknown_job', 'id');
     res.json(jobView(job));
   });
-  // Unknown flows are refused before their body is read.
+  // Unknown flows and compressed bodies are refused before the body is read.
   const known = (generic: boolean) => (req: Request, _res: Response, next: NextFunction) => {
-    flowFor(req, generic);
+    const { name, flow } = flowFor(req, generic);
+    const encoding = compressedWith(req);
+    if (encoding) {
+      const refusal = unsupportedEncoding(encoding);
+      deps.logger.warn('webhook refused', { flow: name, source: flow.source, status: refusal.status, reason: refusal.message });
+      throw refusal;
+    }
     next();
   };
   router.all('/webhooks/:flow', known(false), raw, handle(false));

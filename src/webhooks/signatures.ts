@@ -1,11 +1,14 @@
 /**
- * Signature checks for every source, over the raw body bytes, with constant-time comparison.
+ * Signature checks for every source, over the raw body bytes (never a decoded string: invalid
+ * UTF-8 would decode to U+FFFD, so different bodies would share a signature and a correct HMAC of
+ * the bytes sent would fail), with constant-time comparison.
  *
  * - Twilio: the official `twilio` package's validateRequest (it also tries the URL with and
- *   without the default port).
- * - Standard Webhooks: the `standardwebhooks` package computes the signature (`sign`); the
- *   timestamp window is checked here against the injected clock, because the package's
- *   verify() reads the wall clock.
+ *   without the default port). Twilio signs the decoded form parameters, not the bytes, so
+ *   parseForm refuses bodies that are not valid UTF-8 before they are decoded.
+ * - Standard Webhooks: HMAC-SHA256 with node:crypto over `${id}.${timestamp}.` and the body bytes
+ *   (the `standardwebhooks` package decodes a Buffer body to a string first); the package checks
+ *   the secret's format. The timestamp window is checked against the injected clock.
  * - Meta (X-Hub-Signature-256), HubSpot v3 and Slack v0: plain HMAC-SHA256 with node:crypto.
  *   HubSpot's SDK helper throws on stale timestamps and compares with ===, and Slack's check
  *   lives inside the Bolt framework; each scheme is a few lines here, tested on the platforms'
@@ -27,7 +30,7 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(left, right);
 }
 
-function hmac(secret: string, data: Buffer | string, encoding: 'hex' | 'base64'): string {
+function hmac(secret: string | Buffer, data: Buffer | string, encoding: 'hex' | 'base64'): string {
   return createHmac('sha256', secret).update(data).digest(encoding);
 }
 
@@ -127,12 +130,19 @@ export interface StandardWebhookCheck extends TimedCheck {
   toleranceS: number;
 }
 
+/** `v1,` + base64 HMAC-SHA256 (key: the secret's base64 after `whsec_`) of `${id}.${timestamp}.` + the body bytes. */
+export function standardWebhookSignature(secret: string, id: string, timestamp: string, body: Buffer): string {
+  assertStandardWebhookSecret(secret);
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  return `v1,${hmac(key, Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), body]), 'base64')}`;
+}
+
 /** Standard Webhooks: any `v1,` entry of webhook-signature must match (key rotation sends several). */
 export function checkStandardWebhook(c: StandardWebhookCheck): string | undefined {
   if (!c.id || !c.timestamp || !c.signature) return 'missing webhook-id, webhook-timestamp or webhook-signature header';
   const stale = timestampProblem('webhook-timestamp', c.timestamp, 'seconds', c.nowMs, c.toleranceS * 1000);
   if (stale) return stale;
-  const expected = new Webhook(c.secret).sign(c.id, new Date(Number(c.timestamp) * 1000), c.rawBody.toString('utf8'));
+  const expected = standardWebhookSignature(c.secret, c.id, c.timestamp, c.rawBody);
   const matches = c.signature
     .split(' ')
     .filter((s) => s.startsWith('v1,'))
@@ -146,7 +156,7 @@ export function standardWebhookHeaders(secret: string, id: string, nowMs: number
   return {
     'webhook-id': id,
     'webhook-timestamp': String(ts),
-    'webhook-signature': new Webhook(secret).sign(id, new Date(ts * 1000), body),
+    'webhook-signature': standardWebhookSignature(secret, id, String(ts), Buffer.from(body, 'utf8')),
   };
 }
 

@@ -46,6 +46,11 @@ export interface AcceptedEvent {
   /** The platform's own id (message id, event id): the idempotency key within the flow. */
   key: string;
   payload: JobPayload;
+  /**
+   * Keys the caller chose (generic flows): the key may be reused only with the same body, so
+   * the queue keeps the body's hash; `header` names where the key came from, for the 422.
+   */
+  idempotency?: { bodySha256: string; header: string };
 }
 
 /** The error a webhook request is refused with, and its HTTP status (401, 403, 400...). */

@@ -6,7 +6,8 @@ import { JobQueue } from '../../src/webhooks/queue/queue';
 import { runCli, type CliRun } from '../helpers/cli';
 
 function run(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<CliRun> {
-  return runCli(args, (program, out) => registerJobsCommands(program, { out, env, cwd }));
+  // As src/cli/main.ts builds the program: usage after errors, set before the commands are added.
+  return runCli(args, (program, out) => registerJobsCommands(program.showHelpAfterError(), { out, env, cwd }));
 }
 
 describe('switchyard jobs', () => {
@@ -56,7 +57,7 @@ describe('switchyard jobs', () => {
 
   it('replays dead jobs only; finds the queue through SWITCHYARD_QUEUE or the configuration', async () => {
     const notDead = await run(['jobs', 'replay', ids.done, '--queue', file], dir);
-    expect(notDead.out.join('\n')).toContain(`${ids.done} (done)`);
+    expect(notDead.error?.message).toBe(`error: nothing to replay; only dead jobs can be: ${ids.done} (done)`);
     expect(notDead.error?.exitCode).toBe(1);
 
     const viaEnv = await run(['jobs', 'replay', '--all-dead'], dir, { SWITCHYARD_QUEUE: file });
@@ -70,6 +71,24 @@ describe('switchyard jobs', () => {
     const queue = new JobQueue(file);
     expect(queue.get(ids.dead)).toMatchObject({ state: 'pending', attempts: 0 });
     queue.close();
+  });
+
+  it.each([
+    ['replay of a done job', (): string[] => ['jobs', 'replay', ids.done], /^error: nothing to replay; only dead jobs can be: job_\S+ \(done\)$/],
+    ['replay of an unknown job', (): string[] => ['jobs', 'replay', 'job_nope'], /^error: nothing to replay; only dead jobs can be: job_nope \(not found\)$/],
+    ['show of an unknown job', (): string[] => ['jobs', 'show', 'job_nope'], /^error: no job job_nope$/],
+  ])('%s prints only the error line (no usage) and exits 1', async (_what, args, line) => {
+    const res = await run([...args(), '--queue', file], dir);
+    expect(res.error?.exitCode).toBe(1);
+    expect(res.err.join('').trim()).toMatch(line);
+    expect(res.err.join('')).not.toMatch(/Usage:/);
+    expect(res.out).toEqual([]);
+  });
+
+  it('still shows the usage when the command line itself is wrong', async () => {
+    const res = await run(['jobs', 'replay', '--queue', file], dir);
+    expect(res.error?.exitCode).toBe(1);
+    expect(res.err.join('')).toMatch(/error: name job ids, or pass --all-dead\n[\s\S]*Usage: switchyard jobs replay/);
   });
 
   it('says where it looked when there is no queue', async () => {

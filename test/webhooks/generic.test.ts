@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import nock from 'nock';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
-import { GatewayError } from '../../src/core/errors';
+import { GatewayError, redactSecrets } from '../../src/core/errors';
 import { FlowsSchema } from '../../src/webhooks/config';
 import { FakeSwitchyard, deferred, eventually, harness, localServer, type Harness, onlyLocalNetwork } from './helpers';
 
@@ -75,6 +76,78 @@ describe('generic webhook flow', () => {
     expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
     expect(sy.requests).toHaveLength(1);
+  });
+
+  it('a bearer request reusing a webhook-id as its Idempotency-Key never gets the signed request\'s result', async () => {
+    sy = new FakeSwitchyard((req) => (String(req.messages[0]?.content).includes('different') ? '{"priority":"low"}' : '{"priority":"high"}'));
+    await h.close();
+    h = harness({ flows, switchyard: sy, now: Date.now() });
+    const first = await signed(h, '{"name":"Ana","message":"signed"}', 'msg_42');
+    expect(first.body.output).toEqual({ priority: 'high' });
+    const other = await bearer(h, { name: 'Eve', message: 'different' }).set('idempotency-key', 'msg_42');
+    expect(other.status).toBe(200);
+    expect(other.body.id).not.toBe(first.body.id);
+    expect(other.body.output).toEqual({ priority: 'low' });
+    expect(sy.requests).toHaveLength(2);
+    expect(h.webhooks.queue.list().map((j) => j.key).sort()).toEqual(['idempotency-key:msg_42', 'webhook-id:msg_42']);
+  });
+
+  it('reusing a key with a different body is refused with 422 idempotency_key_reused; the same body gets the stored result', async () => {
+    const first = await bearer(h, { name: 'Ana', message: 'one' }).set('idempotency-key', 'order-7');
+    expect(first.status).toBe(200);
+    const same = await bearer(h, { name: 'Ana', message: 'one' }).set('idempotency-key', 'order-7');
+    expect(same.status).toBe(200);
+    expect(same.body.id).toBe(first.body.id);
+
+    const reused = await bearer(h, { name: 'Ana', message: 'two' }).set('idempotency-key', 'order-7');
+    expect(reused.status).toBe(422);
+    expect(reused.body.error).toMatchObject({ code: 'idempotency_key_reused', param: 'Idempotency-Key', type: 'invalid_request_error' });
+    // The first job's id would let the caller read its result: it stays out of the answer.
+    expect(JSON.stringify(reused.body)).not.toContain(first.body.id);
+    expect(reused.body).not.toHaveProperty('output');
+
+    await signed(h, '{"name":"Ana","message":"a"}', 'msg_7');
+    const resigned = await signed(h, '{"name":"Ana","message":"b"}', 'msg_7');
+    expect(resigned.status).toBe(422);
+    expect(resigned.body.error).toMatchObject({ code: 'idempotency_key_reused', param: 'webhook-id' });
+    expect(sy.requests).toHaveLength(2);
+    expect(h.webhooks.queue.list()).toHaveLength(2);
+    expect(h.logs.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: 'webhook refused', fields: expect.objectContaining({ status: 422, job: first.body.id }) }),
+    );
+  });
+
+  it('verifies Standard Webhooks signatures over the raw body bytes, not their UTF-8 decoding', async () => {
+    const ts = String(Math.floor(h.clock.now() / 1000));
+    const bytes = Buffer.concat([Buffer.from('{"name":"Ana","message":"caf'), Buffer.from([0xff]), Buffer.from('"}')]);
+    const key = Buffer.from(IN_SECRET.slice('whsec_'.length), 'base64');
+    const mac = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`msg_raw.${ts}.`), bytes])).digest('base64');
+    const send = (body: Buffer) =>
+      request(h.app)
+        .post('/hooks/triage')
+        .set('content-type', 'application/json')
+        .set('webhook-id', 'msg_raw')
+        .set('webhook-timestamp', ts)
+        .set('webhook-signature', `v1,${mac}`)
+        .serialize((b: unknown) => b as string)
+        .send(body);
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.indexOf(0xff)] = 0xfe;
+    expect((await send(tampered)).status).toBe(401);
+    expect((await send(bytes)).status).toBe(200);
+  });
+
+  it('a wrong or missing token is refused with a message that nothing in it is redacted from', async () => {
+    const wrong = await bearer(h, { name: 'B' }, 'open', 'bearer-token-0123456789abcdeX');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toMatchObject({ code: 'invalid_token', message: "The Authorization header does not carry this flow's token." });
+    const missing = await request(h.app).post('/hooks/open').send({ text: 'x' });
+    expect(missing.status).toBe(401);
+    expect(missing.body.error).toMatchObject({ code: 'invalid_token', message: "The request has no Authorization header; send this flow's token in it." });
+    const neither = await request(h.app).post('/hooks/triage').send({ text: 'x' });
+    expect(neither.body.error.message).toBe("Webhook signature check failed: missing webhook-signature header (or an Authorization header with this flow's token).");
+    // The server's logger redacts what it writes, as GatewayError does for the body.
+    expect(redactSecrets(JSON.stringify([wrong.body, missing.body, neither.body, h.logs.lines]))).not.toContain('[redacted]');
   });
 
   it('accepts the bearer token; refuses wrong tokens, stale signatures and unsigned requests', async () => {

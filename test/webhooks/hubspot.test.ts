@@ -122,18 +122,62 @@ describe('HubSpot enrichment flow', () => {
     expect(patches).toHaveLength(1);
   });
 
-  it('refuses stale or future timestamps and bad signatures with 401, malformed batches with 400', async () => {
+  it('refuses stale or future timestamps and bad signatures with 401, bodies that are neither a batch nor a workflow payload with 400', async () => {
     h.clock.advance(300_000);
     expect((await post(h)).status).toBe(401);
     h.clock.ms = 1717000000000 - 300_001;
     expect((await post(h)).status).toBe(401);
     h.clock.ms = 1717000000000;
     expect((await post(h, BODY, TS, SIG.replace('4X', '5X'))).status).toBe(401);
-    const malformed = '[{"eventId":1}]';
+    const malformed = '"contact.creation"';
     const res = await post(h, malformed, TS, sign(malformed, TS));
     expect(res.status).toBe(400);
-    expect(res.body.error.param).toBe('[0]');
+    expect(res.body.error.code).toBe('invalid_body');
     expect(h.webhooks.queue.counts().pending).toBe(0);
+  });
+
+  it('a batch mixing contact.creation with an unhandled type (associationChange, no objectId) enqueues the creation and ignores the other', async () => {
+    const batch = JSON.stringify([
+      { eventId: 11, subscriptionId: 1, portalId: 62515, occurredAt: 1, subscriptionType: 'contact.creation', attemptNumber: 0, objectId: 301 },
+      {
+        eventId: 12,
+        subscriptionId: 3,
+        portalId: 62515,
+        occurredAt: 1,
+        subscriptionType: 'contact.associationChange',
+        attemptNumber: 0,
+        associationType: 'CONTACT_TO_COMPANY',
+        fromObjectId: 301,
+        toObjectId: 9001,
+        changeFlag: 'NEW',
+      },
+    ]);
+    const res = await post(h, batch, TS, sign(batch, TS));
+    expect(res.status).toBe(200);
+    expect(h.webhooks.queue.list().map((j) => j.payload.target?.contact_id)).toEqual(['301']);
+    // Unhandled types are not errors: nothing is logged about them.
+    expect(h.logs.lines.filter((l) => l.msg === 'webhook event skipped')).toEqual([]);
+  });
+
+  it('an event of a handled type without its ids is skipped and logged; the rest of the batch is enqueued (HubSpot retries whole batches)', async () => {
+    const batch = JSON.stringify([
+      { eventId: 21, subscriptionId: 1, portalId: 62515, occurredAt: 1, subscriptionType: 'contact.creation', attemptNumber: 0 },
+      { eventId: 22, subscriptionId: 1, portalId: 62515, occurredAt: 1, subscriptionType: 'contact.creation', attemptNumber: 0, objectId: 402 },
+      'not an event',
+    ]);
+    const res = await post(h, batch, TS, sign(batch, TS));
+    expect(res.status).toBe(200);
+    expect(h.webhooks.queue.list().map((j) => j.payload.target?.contact_id)).toEqual(['402']);
+    const skipped = h.logs.lines.filter((l) => l.msg === 'webhook event skipped');
+    expect(skipped).toEqual([
+      { level: 'warn', msg: 'webhook event skipped', fields: { flow: 'hubspot', source: 'hubspot', event: '[0]', reason: 'contact.creation event lacks objectId' } },
+      { level: 'warn', msg: 'webhook event skipped', fields: { flow: 'hubspot', source: 'hubspot', event: '[2]', reason: 'not an event object with a subscriptionType' } },
+    ]);
+
+    const onlyBad = '[{"eventId":1,"subscriptionType":"contact.creation"}]';
+    const alone = await post(h, onlyBad, TS, sign(onlyBad, TS));
+    expect(alone.status).toBe(200);
+    expect(h.webhooks.queue.list()).toHaveLength(1);
   });
 
   it('an answer that fails the schema gets one repair call, then the repaired JSON is written', async () => {

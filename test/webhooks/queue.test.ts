@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobQueue, LeaseLostError, type NewJob } from '../../src/webhooks/queue/queue';
+import Database from 'better-sqlite3';
+import { QUEUE_SCHEMA_VERSION } from '../../src/webhooks/queue/db';
+import { JobQueue, KeyReusedError, LeaseLostError, type NewJob } from '../../src/webhooks/queue/queue';
 import { ManualClock } from './helpers';
 
 describe('JobQueue', () => {
@@ -28,6 +30,39 @@ describe('JobQueue', () => {
     expect(again!.duplicate).toBe(true);
     expect(again!.job.id).toBe(a!.job.id);
     expect(queue.counts().pending).toBe(2);
+  });
+
+  it('a key stored with a body hash is refused with another hash, and the whole batch rolls back', () => {
+    const [first] = queue.enqueue([{ ...job('k1'), bodySha256: 'aaa' }]);
+    expect(queue.enqueue([{ ...job('k1'), bodySha256: 'aaa' }])[0]).toMatchObject({ duplicate: true, job: { id: first!.job.id } });
+    let thrown: unknown;
+    try {
+      queue.enqueue([job('k2'), { ...job('k1'), bodySha256: 'bbb' }]);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(KeyReusedError);
+    expect(thrown).toMatchObject({ key: 'k1', jobId: first!.job.id });
+    expect(queue.list().map((j) => j.key)).toEqual(['k1']);
+    // Platform ids carry no hash: their duplicates are answered as before.
+    queue.enqueue([job('p1')]);
+    expect(queue.enqueue([{ ...job('p1'), bodySha256: 'ccc' }])[0]!.duplicate).toBe(true);
+  });
+
+  it('migrates a version 1 queue file: its jobs are kept, and match any body', () => {
+    const path = join(dir, 'q.sqlite');
+    const old = queue.enqueue([job('legacy')])[0]!.job;
+    queue.close();
+    const db = new Database(path);
+    db.exec('ALTER TABLE jobs DROP COLUMN body_sha256; UPDATE schema_version SET version = 1');
+    db.close();
+    queue = new JobQueue(path, { now: clock.now });
+    const db2 = new Database(path, { readonly: true });
+    expect(db2.prepare('SELECT version FROM schema_version').get()).toEqual({ version: QUEUE_SCHEMA_VERSION });
+    db2.close();
+    expect(QUEUE_SCHEMA_VERSION).toBe(2);
+    expect(queue.get(old.id)?.key).toBe('legacy');
+    expect(queue.enqueue([{ ...job('legacy'), bodySha256: 'any' }])[0]).toMatchObject({ duplicate: true, job: { id: old.id } });
   });
 
   it('survives reopening: what was enqueued is on disk', () => {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import {
@@ -30,6 +31,40 @@ describe('Meta X-Hub-Signature-256', () => {
     expect(checkMetaSignature(Buffer.from('{}'), sigB, 'secret2')).toBe('signature does not match');
     expect(checkMetaSignature(Buffer.from('{}'), undefined, 'secret')).toMatch(/missing/);
     expect(checkMetaSignature(Buffer.from('{}'), sigB.slice(7), 'secret')).toMatch(/sha256=/);
+  });
+});
+
+describe('every HMAC scheme covers the raw bytes (invalid UTF-8 included)', () => {
+  const body = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff]), Buffer.from('"}')]);
+  const swapped = Buffer.from(body);
+  swapped[swapped.indexOf(0xff)] = 0xfe;
+  const mac = (secret: string, ...parts: Buffer[]) => createHmac('sha256', secret).update(Buffer.concat(parts));
+
+  it('Meta X-Hub-Signature-256', () => {
+    const sig = `sha256=${mac('s', body).digest('hex')}`;
+    expect(checkMetaSignature(body, sig, 's')).toBeUndefined();
+    expect(checkMetaSignature(swapped, sig, 's')).toBe('signature does not match');
+  });
+
+  it('Slack v0', () => {
+    const c = { timestamp: '1717000000', signingSecret: 's', nowMs: 1717000000000, maxAgeS: 300 };
+    const signature = `v0=${mac('s', Buffer.from('v0:1717000000:'), body).digest('hex')}`;
+    expect(checkSlackSignature({ ...c, rawBody: body, signature })).toBeUndefined();
+    expect(checkSlackSignature({ ...c, rawBody: swapped, signature })).toBe('signature does not match');
+  });
+
+  it('HubSpot v3', () => {
+    const url = 'https://gw.example.com/webhooks/hubspot';
+    const c = { method: 'POST', url, timestamp: '1717000000000', clientSecret: 's', nowMs: 1717000000000, maxAgeMs: 300_000 };
+    const signature = mac('s', Buffer.from(`POST${url}`), body, Buffer.from('1717000000000')).digest('base64');
+    expect(checkHubSpotSignature({ ...c, rawBody: body, signature })).toBeUndefined();
+    expect(checkHubSpotSignature({ ...c, rawBody: swapped, signature })).toBe('signature does not match');
+  });
+
+  it('Twilio signs decoded parameters, so form bodies that are not UTF-8 are refused before decoding', () => {
+    expect(() => parseForm(Buffer.from('Body=caf%FF&From=%2B1'))).toThrow(/not valid UTF-8/);
+    expect(() => parseForm(Buffer.concat([Buffer.from('Body=caf'), Buffer.from([0xfe])]))).toThrow(/not valid UTF-8/);
+    expect(parseForm(Buffer.from('Body=caf%C3%A9+ok&Body=2&Odd=100%25%zz'))).toEqual({ Body: ['café ok', '2'], Odd: '100%%zz' });
   });
 });
 
@@ -142,6 +177,17 @@ describe('Standard Webhooks (standardwebhooks package)', () => {
     expect(checkStandardWebhook({ ...check, nowMs: (1614265330 - 301) * 1000 })).toMatch(/window/);
     expect(checkStandardWebhook({ ...check, id: 'msg_other' })).toMatch(/no matching/);
     expect(checkStandardWebhook({ ...check, signature: undefined })).toMatch(/missing/);
+  });
+
+  it('signs the raw body bytes: invalid UTF-8 is neither lost nor interchangeable', () => {
+    const body = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff]), Buffer.from('"}')]);
+    const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    const mac = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${check.id}.${check.timestamp}.`), body])).digest('base64');
+    const raw = { ...check, rawBody: body, signature: `v1,${mac}` };
+    expect(checkStandardWebhook(raw)).toBeUndefined();
+    const swapped = Buffer.from(body);
+    swapped[swapped.indexOf(0xff)] = 0xfe;
+    expect(checkStandardWebhook({ ...raw, rawBody: swapped })).toMatch(/no matching/);
   });
 
   it('signs outgoing callbacks so that the package verifies them', () => {

@@ -33,6 +33,10 @@ const MIGRATIONS: Migrations = [
       CREATE INDEX jobs_finished ON jobs (state, finished_at);
     `);
   },
+  // The hash of the body a caller-chosen idempotency key came with (generic flows); NULL otherwise.
+  (db) => {
+    db.exec('ALTER TABLE jobs ADD COLUMN body_sha256 TEXT');
+  },
 ];
 
 export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,8 @@
  *
  * States: pending -> running -> done | pending (retry with backoff) | dead (dead letters).
  * `(flow, dedupe_key)` is unique: a platform retry or duplicate delivery finds the existing job.
+ * A key the caller chose comes with its body's hash: reusing it with another body is refused
+ * (KeyReusedError) instead of being answered with the first request's job.
  * A job's result (the model's answer) is saved before its action runs, and the action's
  * record (`effect`) is written in the same statement that marks the job done.
  */
@@ -44,6 +46,8 @@ export interface NewJob {
   key: string;
   payload: JobPayload;
   maxAttempts: number;
+  /** SHA-256 (hex) of the request body, for keys the caller chose; the key is then bound to it. */
+  bodySha256?: string;
 }
 
 export interface Enqueued {
@@ -63,6 +67,17 @@ export class LeaseLostError extends Error {
   constructor(jobId: string) {
     super(`the lease on job ${jobId} was lost`);
     this.name = 'LeaseLostError';
+  }
+}
+
+/** A job with this key exists for a different body: the batch was not enqueued (rolled back). */
+export class KeyReusedError extends Error {
+  constructor(
+    readonly key: string,
+    readonly jobId: string,
+  ) {
+    super(`the key of job ${jobId} was reused with a different body`);
+    this.name = 'KeyReusedError';
   }
 }
 
@@ -88,6 +103,7 @@ interface JobRow {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  body_sha256: string | null;
 }
 
 function toJob(row: JobRow): Job {
@@ -140,19 +156,25 @@ export class JobQueue {
   }
 
 
-  /** Inserts the jobs in one transaction; existing (flow, key) pairs are returned as duplicates. */
+  /**
+   * Inserts the jobs in one transaction; existing (flow, key) pairs are returned as duplicates.
+   * Throws KeyReusedError, and inserts none of them, when a job's key exists with another body
+   * hash (jobs stored without a hash, e.g. before the column existed, match any body).
+   */
   enqueue(items: NewJob[]): Enqueued[] {
     const insert = this.sql(
-      `INSERT INTO jobs (id, flow, source, dedupe_key, state, payload, max_attempts, run_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (flow, dedupe_key) DO NOTHING`,
+      `INSERT INTO jobs (id, flow, source, dedupe_key, state, payload, max_attempts, run_at, created_at, updated_at, body_sha256)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, dedupe_key) DO NOTHING`,
     );
     const existing = this.sql('SELECT * FROM jobs WHERE flow = ? AND dedupe_key = ?');
     const run = this.db.transaction((jobs: NewJob[]) => {
       const now = this.now();
       return jobs.map((j) => {
-        const info = insert.run(newJobId(), j.flow, j.source, j.key, JSON.stringify(j.payload), j.maxAttempts, now, now, now);
+        const info = insert.run(newJobId(), j.flow, j.source, j.key, JSON.stringify(j.payload), j.maxAttempts, now, now, now, j.bodySha256 ?? null);
         const row = existing.get(j.flow, j.key) as JobRow;
-        return { job: toJob(row), duplicate: info.changes === 0 };
+        const duplicate = info.changes === 0;
+        if (duplicate && j.bodySha256 !== undefined && row.body_sha256 !== null && row.body_sha256 !== j.bodySha256) throw new KeyReusedError(j.key, row.id);
+        return { job: toJob(row), duplicate };
       });
     });
     return run.immediate(items);

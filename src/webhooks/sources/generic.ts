@@ -7,19 +7,23 @@
  *   with the flow's `callback_secret` (Standard Webhooks), webhook-id = job id. The POST reaches
  *   public addresses only (checked when it connects), unless the flow lists the host in
  *   `callback_hosts` and sets `callback_allow_private`; redirects are never followed.
- * `GET /hooks/jobs/:id` returns a job's state and result. The idempotency key is webhook-id, else
- * an Idempotency-Key header; requests without either are never deduplicated.
+ * `GET /hooks/jobs/:id` returns a job's state and result.
+ * Idempotency: a signed request is keyed on its (signed) webhook-id, a token request on its
+ * Idempotency-Key header; the two never meet (`webhook-id:` / `idempotency-key:` prefixes), so
+ * neither way of calling can read the other's results. The key is bound to the SHA-256 of the raw
+ * body: the same key with another body is refused with 422 (like Stripe), never answered with
+ * the first request's result. Requests without a key are never deduplicated.
  *
  * Fields: body.* (the JSON body without callback_url), flow.
  */
 import { isIP } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { deliverResult } from '../clients/callback';
 import { isPublicAddress } from '../clients/egress';
 import type { FlowOf, RespondAction } from '../config';
 import type { Job } from '../queue/queue';
 import { checkStandardWebhook, safeEqual } from '../signatures';
-import { JobError, WebhookError, type FlowResult, type HttpReply } from '../types';
+import { JobError, WebhookError, type AcceptedEvent, type FlowResult, type HttpReply, type InboundRequest } from '../types';
 import { jobView } from '../views';
 import { header, isObject, jsonReply, parseJsonBody, unauthorized, type Source } from './source';
 
@@ -77,7 +81,19 @@ export function isInternalHost(hostname: string): boolean {
   return isIP(host) !== 0 && !isPublicAddress(host);
 }
 
-export const genericSource: Source<'generic'> = {
+/** How a generic request proved it may call the flow; it decides where its idempotency key comes from. */
+export type GenericAuth = 'signature' | 'token';
+
+/** The request's dedupe key, scoped by how it authenticated and bound to its body's hash. */
+function idempotencyOf(req: InboundRequest, auth: GenericAuth): Pick<AcceptedEvent, 'key' | 'idempotency'> {
+  const name = auth === 'signature' ? 'webhook-id' : 'Idempotency-Key';
+  const value = header(req, name);
+  if (value === undefined) return { key: `anon:${randomUUID()}` };
+  const bodySha256 = createHash('sha256').update(req.rawBody).digest('hex');
+  return { key: `${name.toLowerCase()}:${value}`, idempotency: { bodySha256, header: name } };
+}
+
+export const genericSource: Source<'generic', GenericAuth> = {
   name: 'generic',
 
   verify(req, flow, nowMs) {
@@ -95,26 +111,27 @@ export const genericSource: Source<'generic'> = {
         toleranceS: g.max_age_s,
       });
       if (problem) throw unauthorized(problem);
-      return;
+      return 'signature';
     }
     if (g.bearer_token && auth !== undefined) {
       const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? '';
-      if (!safeEqual(token, g.bearer_token)) throw new WebhookError(401, 'Invalid bearer token for this flow.', 'invalid_token');
-      return;
+      // Worded so that nothing reads as a credential: redactSecrets masks "Bearer <word>".
+      if (!safeEqual(token, g.bearer_token)) throw new WebhookError(401, "The Authorization header does not carry this flow's token.", 'invalid_token');
+      return 'token';
     }
-    throw unauthorized(g.signing_secret ? 'missing webhook-signature header' : 'missing Authorization: Bearer header');
+    if (g.signing_secret) throw unauthorized(g.bearer_token ? "missing webhook-signature header (or an Authorization header with this flow's token)" : 'missing webhook-signature header');
+    throw new WebhookError(401, "The request has no Authorization header; send this flow's token in it.", 'invalid_token');
   },
 
-  intake(req, flow, flowName) {
+  intake(req, flow, flowName, auth) {
     const body = parseJsonBody(req);
     if (!isObject(body)) throw new WebhookError(400, 'The request body must be a JSON object.', 'invalid_body');
     const callbackUrl = callbackUrlOf(body, flow);
     const { callback_url: _omit, ...fields } = body;
-    const key = header(req, 'webhook-id') ?? header(req, 'idempotency-key') ?? `anon:${randomUUID()}`;
     const sync = callbackUrl === undefined && flow.action.type === 'respond';
     return {
       kind: 'enqueue',
-      events: [{ key, payload: { fields: { body: fields, flow: flowName }, callbackUrl } }],
+      events: [{ ...idempotencyOf(req, auth), payload: { fields: { body: fields, flow: flowName }, callbackUrl } }],
       ack: ([first]) => accepted(first!.job),
       wait: sync ? { ms: flow.generic.sync_timeout_ms, respond: answered, onDuplicate: 'wait' } : undefined,
     };

@@ -2,7 +2,8 @@
  * HubSpot. POSTs signed with X-HubSpot-Signature-v3 (+ X-HubSpot-Request-Timestamp, 5-minute
  * window) over the URL HubSpot called. Two body shapes:
  * - webhook subscriptions: a JSON array of up to 100 events; those of `subscription_types`
- *   (default contact.creation) become jobs keyed on portal, type, object and event id;
+ *   (default contact.creation) become jobs keyed on portal, type, object and event id; other
+ *   types are ignored, and a handled event without its ids is skipped (logged), not a 400;
  * - workflow "Send a webhook" actions: one JSON object for the enrolled contact (objectId / vid /
  *   hs_object_id, with its properties). It carries no event id, so it is keyed on the contact.
  * Before prompting, the worker reads the contact's properties from the CRM API; the answer (a
@@ -13,19 +14,29 @@
 import { getContact, updateContact } from '../clients/hubspot-api';
 import { checkHubSpotSignature } from '../signatures';
 import { JobError, WebhookError, type AcceptedEvent } from '../types';
-import { EMPTY_OK, header, isObject, parseJsonBody, stringField, unauthorized, type Source } from './source';
+import { EMPTY_OK, header, isObject, parseJsonBody, stringField, unauthorized, type SkippedEvent, type Source } from './source';
 
-function subscriptionEvents(body: unknown[], types: string[]): AcceptedEvent[] {
+/**
+ * The batch's events of the flow's `subscription_types`, filtered by type first: HubSpot batches
+ * every subscription of the app together, and other types have other fields (associationChange
+ * carries fromObjectId/toObjectId, no objectId), so they are ignored, never checked.
+ * An event of a handled type that lacks its ids is skipped (and logged by the router) rather
+ * than failing the request: HubSpot retries whole batches, so a 400 would refuse the valid events
+ * with it on every retry, and resending cannot mend the bad one.
+ */
+function subscriptionEvents(body: unknown[], types: string[]): { events: AcceptedEvent[]; skipped: SkippedEvent[] } {
   const events: AcceptedEvent[] = [];
+  const skipped: SkippedEvent[] = [];
   body.forEach((e, i) => {
-    if (!isObject(e)) throw new WebhookError(400, `Event ${i} is not a JSON object.`, 'invalid_body', `[${i}]`);
-    const type = stringField(e.subscriptionType);
+    const type = isObject(e) ? stringField(e.subscriptionType) : undefined;
+    if (!isObject(e) || !type) return void skipped.push({ at: `[${i}]`, reason: 'not an event object with a subscriptionType' });
+    if (!types.includes(type)) return;
     const objectId = stringField(e.objectId);
     const eventId = stringField(e.eventId);
-    if (!type || !objectId || !eventId) {
-      throw new WebhookError(400, `Event ${i} lacks subscriptionType, objectId or eventId.`, 'invalid_body', `[${i}]`);
+    if (!objectId || !eventId) {
+      const missing = [objectId ? undefined : 'objectId', eventId ? undefined : 'eventId'].filter(Boolean).join(' and ');
+      return void skipped.push({ at: `[${i}]`, reason: `${type} event lacks ${missing}` });
     }
-    if (!types.includes(type)) return;
     const portal = stringField(e.portalId) ?? '';
     events.push({
       // HubSpot says eventId alone is not guaranteed unique; with portal, type and object it is.
@@ -33,7 +44,7 @@ function subscriptionEvents(body: unknown[], types: string[]): AcceptedEvent[] {
       payload: { fields: { contact: { id: objectId, properties: {} }, event: e }, target: { contact_id: objectId, portal_id: portal } },
     });
   });
-  return events;
+  return { events, skipped };
 }
 
 /** Workflow payloads: `properties` as {name: {value}} (legacy) or {name: value}, or flat properties. */
@@ -91,12 +102,13 @@ export const hubspotSource: Source<'hubspot'> = {
 
   intake(req, flow) {
     const body = parseJsonBody(req);
-    let events: AcceptedEvent[];
-    if (Array.isArray(body)) events = subscriptionEvents(body, flow.hubspot.subscription_types);
-    else if (isObject(body)) events = [workflowEvent(body)];
+    let batch: { events: AcceptedEvent[]; skipped?: SkippedEvent[] };
+    if (Array.isArray(body)) batch = subscriptionEvents(body, flow.hubspot.subscription_types);
+    else if (isObject(body)) batch = { events: [workflowEvent(body)] };
     else throw new WebhookError(400, 'Expected a JSON array of events or a workflow payload object.', 'invalid_body');
-    if (events.length === 0) return { kind: 'respond', reply: EMPTY_OK };
-    return { kind: 'enqueue', events, ack: () => EMPTY_OK };
+    const { events, skipped } = batch;
+    if (events.length === 0) return { kind: 'respond', reply: EMPTY_OK, skipped };
+    return { kind: 'enqueue', events, ack: () => EMPTY_OK, skipped };
   },
 
   async load(payload, flow, ctx) {

@@ -29,11 +29,22 @@ export interface Source<S extends SourceName = SourceName, Verified = unknown> {
 }
 
 /** The outcome of reading a verified request. */
-export type Intake =
+export type Intake = (
   /** Nothing to enqueue (handshake, status callback, the bot's own message): answer at once. */
   | { kind: 'respond'; reply: HttpReply }
   /** Events to enqueue; `ack` answers once they are durable (unless `wait` answers with the result). */
-  | { kind: 'enqueue'; events: AcceptedEvent[]; ack: (enqueued: Enqueued[]) => HttpReply; wait?: SyncWait };
+  | { kind: 'enqueue'; events: AcceptedEvent[]; ack: (enqueued: Enqueued[]) => HttpReply; wait?: SyncWait }
+) & {
+  /** Events of a batch left out because they were unusable; the router logs each one. */
+  skipped?: SkippedEvent[];
+};
+
+/** An event a batch carried that was not enqueued, and why (no secrets, no personal data). */
+export interface SkippedEvent {
+  /** Where it was in the body, e.g. "[3]". */
+  at: string;
+  reason: string;
+}
 
 /** Answer in the webhook's own response when the result is ready within `ms` (TwiML, generic sync). */
 export interface SyncWait {
@@ -79,8 +90,41 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 
 export type FormParams = Record<string, string | string[]>;
 
-/** Form-encoded body as Twilio's validator wants it: repeated names become arrays. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    STRICT_UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bytes a form body stands for once its %XX escapes are decoded. */
+function percentDecoded(raw: Buffer): Buffer {
+  const out = Buffer.alloc(raw.length);
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const hex = raw[i] === 0x25 ? raw.subarray(i + 1, i + 3).toString('latin1') : '';
+    if (/^[0-9a-f]{2}$/i.test(hex)) {
+      out[n++] = parseInt(hex, 16);
+      i += 2;
+    } else out[n++] = raw[i]!;
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * Form-encoded body as Twilio's validator wants it: repeated names become arrays. Twilio signs
+ * the decoded parameters, not the bytes, so a body that is not UTF-8 (as sent, or once its %XX
+ * escapes are decoded) is refused: decoding it would turn different bytes into the same U+FFFD
+ * parameters, which one signature would then cover.
+ */
 export function parseForm(raw: Buffer): FormParams {
+  if (!isUtf8(raw) || !isUtf8(percentDecoded(raw))) {
+    throw new WebhookError(400, 'The form body is not valid UTF-8 (as sent or once percent-decoded).', 'invalid_body');
+  }
   const out: FormParams = {};
   for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) {
     const prev = out[k];
