@@ -11,7 +11,7 @@ import { findConfigFile, interpolateEnv } from '../server/config';
 import { resolveQueuePath } from '../webhooks/config';
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../webhooks/queue/queue';
 import { jobView } from '../webhooks/views';
-import { fail as usageError } from './store-cli';
+import { fail as usageError, failRun } from './store-cli';
 import { formatTable } from './table';
 import { processIo } from './io';
 
@@ -53,25 +53,15 @@ function queuePath(flags: QueueFlags, opts: JobsCommandOptions): string {
   return resolve(cwd, resolveQueuePath(flags.queue, configured, env));
 }
 
-/**
- * A command that ran and failed (no queue, no such job, nothing to replay): only the `error:` line
- * and exit code 1. The program shows the usage after errors (showHelpAfterError), which helps
- * when the command line is wrong (usageError: a bad flag value, no ids), not here.
- */
-function fail(cmd: Command, message: string): never {
-  cmd.showHelpAfterError(false);
-  return usageError(cmd, message);
-}
-
 function withQueue<T>(cmd: Command, opts: JobsCommandOptions, run: (queue: JobQueue) => T): T {
   const flags = cmd.optsWithGlobals() as QueueFlags;
   let path: string;
   try {
     path = queuePath(flags, opts);
   } catch (err) {
-    return fail(cmd, (err as Error).message);
+    return failRun(cmd, (err as Error).message);
   }
-  if (!existsSync(path)) return fail(cmd, `no job queue at ${path} (set --queue, SWITCHYARD_QUEUE or webhooks.queue_path)`);
+  if (!existsSync(path)) return failRun(cmd, `no job queue at ${path} (set --queue, SWITCHYARD_QUEUE or webhooks.queue_path)`);
   const queue = new JobQueue(path);
   try {
     return run(queue);
@@ -156,7 +146,7 @@ export function registerJobsCommands(program: Command, opts: JobsCommandOptions 
     function (this: Command, id: string, flags: { json?: boolean }) {
       withQueue(this, opts, (queue) => {
         const job = queue.get(id);
-        if (!job) return fail(this, `no job ${id}`);
+        if (!job) return failRun(this, `no job ${id}`);
         if (flags.json) return out(JSON.stringify(job, null, 2));
         for (const line of details(job)) out(line);
       });
@@ -180,7 +170,7 @@ export function registerJobsCommands(program: Command, opts: JobsCommandOptions 
         if (queue.replay(id)) replayed.push(id);
         else skipped.push(`${id} (${queue.get(id)?.state ?? 'not found'})`);
       }
-      if (skipped.length && replayed.length === 0) fail(this, `nothing to replay; only dead jobs can be: ${skipped.join(', ')}`);
+      if (skipped.length && replayed.length === 0) failRun(this, `nothing to replay; only dead jobs can be: ${skipped.join(', ')}`);
       out(`replayed ${replayed.length} job(s)${replayed.length ? `: ${replayed.join(', ')}` : ''}`);
       if (skipped.length) out(`not replayed (only dead jobs can be): ${skipped.join(', ')}`);
       if (replayed.length) out('a running server picks them up within webhooks.poll_ms; otherwise they run at the next start');

@@ -29,7 +29,7 @@ export async function withStore<T>(cmd: Command, opts: StoreCommandOptions, run:
   try {
     store = openStore(path, opts.storeOptions);
   } catch (err) {
-    return fail(cmd, `cannot open the store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return failRun(cmd, `cannot open the store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
   let result: T;
   try {
@@ -37,7 +37,7 @@ export async function withStore<T>(cmd: Command, opts: StoreCommandOptions, run:
   } catch (err) {
     await store.close();
     // Closed first: cmd.error may end the process.
-    if (err instanceof GatewayError) return fail(cmd, err.message);
+    if (err instanceof GatewayError) return failRun(cmd, err.message);
     throw err;
   }
   await store.close();
@@ -55,3 +55,12 @@ export function fail(cmd: Command, message: string | readonly string[]): never {
   throw new Error(text); // unreachable: cmd.error exits or throws
 }
 
+/**
+ * A command that ran and failed (no such key, no such job, a store that cannot open): only the
+ * `error:` line and exit code 1. The program shows the usage after errors, which helps when the
+ * command line itself is wrong (`fail`), not here.
+ */
+export function failRun(cmd: Command, message: string): never {
+  cmd.showHelpAfterError(false);
+  return fail(cmd, message);
+}

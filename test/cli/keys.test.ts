@@ -8,6 +8,8 @@ import { tempDir, usageRow } from '../server/helpers/store';
 /** Runs `switchyard <args>` in-process against the store at `storePath`. */
 function run(args: string[], storePath?: string | (() => string | undefined)): Promise<CliRun> {
   return runCli(args, (program, out) => {
+    // As main.ts does: the usage follows a command-line mistake.
+    program.showHelpAfterError();
     registerKeysCommands(program, { storePath, out });
     registerUsageCommand(program, { storePath, out });
   });
@@ -93,6 +95,8 @@ describe('switchyard keys', () => {
     const unknown = await run(['keys', 'revoke', 'key_nope'], file);
     expect(unknown.error?.exitCode).toBe(1);
     expect(unknown.err.join('')).toMatch(/error: No key has that id or prefix/);
+    // The command line was right: no usage text after the error.
+    expect(unknown.err.join('')).not.toContain('Usage:');
   });
 
   it.each([
@@ -110,7 +114,9 @@ describe('switchyard keys', () => {
   it('lists every bad flag, one per line, not only the first', async () => {
     const res = await run(['keys', 'create', '--name', ' ', '--rpm', 'many', '--daily-budget', '-3', '--models', ' , '], file);
     expect(res.error?.exitCode).toBe(1);
-    const lines = res.err.join('').trimEnd().split('\n');
+    // The usage text follows (a command-line mistake); the errors come first, one per line.
+    const lines = res.err.join('').split('\n').filter((line) => line.startsWith('error:'));
+    expect(res.err.join('')).toContain('Usage: switchyard keys create');
     expect(lines).toEqual([
       'error: --name: give the key a name',
       expect.stringMatching(/^error: --models: list at least one model/),
