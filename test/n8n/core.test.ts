@@ -96,6 +96,17 @@ describe('embedded core (Direct mode entry of the n8n bundle)', () => {
     ]);
     expect(JSON.stringify(checks)).not.toContain('gsk_abcdefghijkl');
   });
+
+  it('counts a rate-limited or out-of-quota answer to the key check as an accepted key, with a note', async () => {
+    nock(OPENAI).get('/models').reply(429, fixtureJson('openai/error-429.json'), { 'retry-after': '20' });
+    const quota = { error: { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+    nock('https://api.deepseek.com/v1').get('/models').reply(429, quota);
+    const checks = await facade.checkDirectProviders({ apiKeys: { openai: 'sk-test-n8n-123456', deepseek: 'sk-ds-1234567' }, baseUrls: { openai: OPENAI } });
+    expect(checks).toEqual([
+      { provider: 'openai', ok: true, status: 429, note: 'rate limited the check (HTTP 429), so the key was accepted' },
+      { provider: 'deepseek', ok: true, status: 429, note: 'accepted the key, but reports its quota or billing limit as used up (HTTP 429)' },
+    ]);
+  });
 });
 
 describe('chat model conversions (AI Agent <-> OpenAI shape)', () => {

@@ -9,12 +9,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOpenAIResponse, assertOpenAIChunk } from '../helpers/openai-schema';
-import { startEmulator, RATE_LIMITED_MODEL, type Emulator } from './emulator';
+import { ECHOED_KEY, startEmulator, RATE_LIMITED_MODEL, type Emulator } from './emulator';
 import { itemsOf, missingPrerequisite, PACKAGE_DIR, startGateway, startN8n, type N8nInstance, type RunningGateway } from './harness';
 import {
   agentWorkflow,
   credentials,
   DIRECT_CREDENTIAL_ID,
+  ECHOED_KEY_CREDENTIAL_ID,
   GATEWAY_CREDENTIAL_ID,
   LABELS,
   operationsWorkflow,
@@ -47,9 +48,9 @@ suite('n8n community node in a real n8n', () => {
     emulator = await startEmulator({ validateResponse: assertOpenAIResponse, validateChunk: assertOpenAIChunk });
     gateway = await startGateway(`${emulator.url}/v1`);
     n8n = await startN8n();
-    await n8n.importCredentials(credentials(emulator.url, gateway.url, gateway.apiKey));
+    await n8n.importCredentials(credentials(emulator.url, gateway.url, gateway.apiKey, ECHOED_KEY));
     await n8n.importWorkflows([
-      operationsWorkflow('syE2eDirectOps01', DIRECT_CREDENTIAL_ID),
+      operationsWorkflow('syE2eDirectOps01', DIRECT_CREDENTIAL_ID, ECHOED_KEY_CREDENTIAL_ID),
       operationsWorkflow('syE2eGatewayOps1', GATEWAY_CREDENTIAL_ID, WRONG_KEY_CREDENTIAL_ID),
       agentWorkflow('syE2eDirectAgt01', DIRECT_CREDENTIAL_ID),
       agentWorkflow('syE2eGatewayAgt1', GATEWAY_CREDENTIAL_ID),
@@ -120,14 +121,34 @@ suite('n8n community node in a real n8n', () => {
       expect(String(item.description)).toMatch(/Model list|Auto/);
       expect(JSON.stringify(item)).not.toContain('sk-emulator-key');
     });
+
+    // Slower than its Timeout option: a timeout with the same hint in both modes, never "cannot reach".
+    const slow = itemsOf(result, 'Slow');
+    expect(slow).toHaveLength(2);
+    slow.forEach((item) => {
+      expect(item.description).toBe('The providers did not answer in time: raise the Timeout option, or prefer latency.');
+      expect(String(item.error)).not.toMatch(/Cannot reach|refused|aborted|offline/i);
+    });
+    return { slow };
   }
 
   test('Direct mode: chat, extract (with one repair), classify, fallback and Continue On Fail, routed inside n8n', async () => {
     const before = emulator.requests.length;
     const run = await n8n.execute('syE2eDirectOps01');
     checkOperations(run);
-    const calls = emulator.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
+    const all = emulator.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
+    const calls = all.filter((r) => r.authorization !== `Bearer ${ECHOED_KEY}`);
     expect(calls.every((r) => r.authorization === 'Bearer sk-emulator-key')).toBe(true);
+
+    // The provider quoted a key without a well-known prefix back: the item names the field, never the key.
+    expect(all.length - calls.length).toBeGreaterThanOrEqual(2);
+    const echoed = itemsOf(run.result, 'Wrong Key');
+    expect(echoed).toHaveLength(2);
+    echoed.forEach((item) => {
+      expect(String(item.error)).toMatch(/^Switchyard: .*Incorrect API key provided: \[redacted\]/);
+      expect(item.description).toBe("The provider rejected its key: check 'OpenAI API Key' in the Switchyard API credential.");
+      expect(JSON.stringify(item)).not.toContain(ECHOED_KEY);
+    });
     expect(calls.some((r) => r.body.model === RATE_LIMITED_MODEL)).toBe(true);
     const extractCall = calls.find((r) => (r.body.response_format as { json_schema?: { name?: string } })?.json_schema?.name === 'extracted_fields');
     expect(extractCall?.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { strict: true, schema: { required: ['name', 'company', 'employees', 'website'] } } });
@@ -141,7 +162,9 @@ suite('n8n community node in a real n8n', () => {
     expect((await fetch(`${gateway.url}/v1/models`)).status).toBe(401);
     const before = emulator.requests.length;
     const run = await n8n.execute('syE2eGatewayOps1');
-    checkOperations(run);
+    const { slow } = checkOperations(run);
+    // n8n's HTTP helper timed out (axios ECONNABORTED inside a NodeApiError): reported as a timeout of the server.
+    slow.forEach((item) => expect(item.error).toBe(`The Switchyard server at ${gateway.url} did not answer within 0.5 s`));
     const calls = emulator.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
     expect(calls.length).toBeGreaterThanOrEqual(10);
     expect(emulator.invalid).toEqual([]);
@@ -175,11 +198,13 @@ suite('n8n community node in a real n8n', () => {
     checkAgent(await n8n.execute('syE2eGatewayAgt1'), before);
   });
 
-  test('no gateway key appears in anything n8n or the server printed', () => {
+  test('no gateway key (nor a provider key an upstream echoed) appears in anything n8n or the server printed', () => {
     const transcript = n8n.transcript();
     expect(transcript).toContain(`Echo: ${JSON.stringify(SAMPLE_TEXTS[0]).slice(1, -1)}`); // the executions' output is in it
     const leaks = (text: string) =>
-      Object.entries({ 'gateway key': gateway.apiKey, 'wrong gateway key': WRONG_GATEWAY_KEY }).filter(([, key]) => text.includes(key)).map(([name]) => name);
+      Object.entries({ 'gateway key': gateway.apiKey, 'wrong gateway key': WRONG_GATEWAY_KEY, 'echoed provider key': ECHOED_KEY })
+        .filter(([, key]) => text.includes(key))
+        .map(([name]) => name);
     expect(leaks(transcript)).toEqual([]);
     expect(leaks(gateway.output())).toEqual([]);
   });

@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
  * - classification requests (an enum `label`) get the first label named in the text;
  * - requests with tools get one call of the first tool, then text once a tool result is in the conversation;
  * - anything else gets "Echo: <last user message>";
- * - model "gpt-4o" is always rate limited (429, OpenAI's error body), so routing must fall back.
+ * - model "gpt-4o" is always rate limited (429, OpenAI's error body), so routing must fall back;
+ * - a last user message containing "SLOW-ME" is answered only after SLOW_ANSWER_MS (never, if the caller gives up);
+ * - the key ECHOED_KEY is refused with OpenAI's 401, which quotes the key back as OpenAI does.
  */
 
 export interface EmulatorRequest {
@@ -36,6 +38,10 @@ type Json = Record<string, unknown>;
 type Message = { role: string; content?: unknown; tool_calls?: unknown };
 
 export const RATE_LIMITED_MODEL = 'gpt-4o';
+export const SLOW_PROMPT = 'SLOW-ME';
+export const SLOW_ANSWER_MS = 3_000;
+/** A provider key without a well-known prefix (a proxy's): only exact masking can hide it. */
+export const ECHOED_KEY = 'emuPlainKey0042xyz';
 
 function text(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -185,6 +191,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (!req.headers.authorization?.startsWith('Bearer ')) {
         return send(res, 401, { error: { message: 'You didn\'t provide an API key.', type: 'invalid_request_error', param: null, code: null } });
       }
+      if (req.headers.authorization === `Bearer ${ECHOED_KEY}`) {
+        const message = `Incorrect API key provided: ${ECHOED_KEY}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+        return send(res, 401, { error: { message, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+      }
       if (body.model === RATE_LIMITED_MODEL) {
         return send(
           res,
@@ -192,6 +202,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           { error: { message: `Rate limit reached for ${RATE_LIMITED_MODEL} on requests per min (RPM): Limit 3, Used 3, Requested 1.`, type: 'requests', param: null, code: 'rate_limit_exceeded' } },
           { 'retry-after': '0' },
         );
+      }
+      if (lastUser((body.messages ?? []) as Message[]).includes(SLOW_PROMPT)) {
+        const waited = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), SLOW_ANSWER_MS);
+          res.once('close', () => {
+            clearTimeout(timer);
+            resolve(false);
+          });
+        });
+        if (!waited) return;
       }
       const id = `chatcmpl-emu${++counter}`;
       const a = answer(body);

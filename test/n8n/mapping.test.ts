@@ -12,8 +12,16 @@ import {
   toCompletion,
   type FieldParam,
 } from '../../connectors/n8n/nodes/shared/mapping';
-import { explainFailure, explainUnreachable, failureFromBody, redact } from '../../connectors/n8n/nodes/shared/failures';
-import { credentialMode, directSettings, gatewayBaseUrl } from '../../connectors/n8n/nodes/shared/credentials';
+import {
+  BASE_URL_HINT,
+  explainFailure,
+  explainNetworkFailure,
+  explainUnreachable,
+  failureFromBody,
+  networkFailure,
+  redact,
+} from '../../connectors/n8n/nodes/shared/failures';
+import { credentialMode, credentialSecrets, directSettings, gatewayBaseUrl } from '../../connectors/n8n/nodes/shared/credentials';
 import { fixtureJson } from '../helpers/fixtures';
 
 const FIELDS: FieldParam[] = [
@@ -196,6 +204,13 @@ describe('responses -> output items', () => {
     expect(err.description).toMatch(/Max Tokens/);
   });
 
+  it('refuses an empty string like no text: a reasoning model that spent max tokens thinking', () => {
+    const body = { ...gatewayBody, choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'length' }] };
+    const err = thrown(() => chatOutput(toCompletion(body, {}, 1)));
+    expect(err.message).toBe('The model openai/gpt-4.1-mini returned no text (finish reason: length)');
+    expect(err.description).toMatch(/Raise Max Tokens/);
+  });
+
   it('adds up a call and its repair; the last call says which model answered', () => {
     const a = { model: 'openai/gpt-5-nano', provider: 'openai', cost_usd: 0.00001, latency_ms: 100, attempts: 1, cached: false, reason: 'first' };
     const b = { model: 'openai/gpt-4.1-mini', provider: 'openai', cost_usd: 0.00002, latency_ms: 50, attempts: 2, cached: false, reason: 'second' };
@@ -235,6 +250,39 @@ describe('failures -> readable n8n errors', () => {
     expect(explainFailure({ status: 400, param: 'messages[0].role', message: 'bad' }, 'direct').description).toBe("Fix the value of 'messages[0].role'.");
   });
 
+  it('points at the Base URL when the server does not know the route (an extra path in the URL)', () => {
+    const f = failureFromBody(404, { error: { message: 'Unknown route: GET /api/v1/models. This gateway serves POST /v1/chat/completions and GET /v1/models.', type: 'not_found_error', param: null, code: 'unknown_route' } });
+    expect(explainFailure(f, 'gateway').description).toBe(BASE_URL_HINT);
+    expect(BASE_URL_HINT).toMatch(/'Base URL'.*e\.g\. http:\/\/[0-9.]+:8787/);
+    expect(explainFailure(failureFromBody(404, '<html>Not Found</html>'), 'gateway').description).toBe(BASE_URL_HINT);
+    expect(explainFailure({ status: 404, code: 'model_not_found', message: "Unknown model 'x'." }, 'gateway').description).toMatch(/Model list/);
+  });
+
+  it('tells a timeout, a cancellation, a refused connection and a cut connection apart', () => {
+    const axiosLike = (code: string, message: string) => Object.assign(new Error('n8n wrapper'), { httpCode: code, cause: Object.assign(new Error(message), { code }) });
+    expect(networkFailure(axiosLike('ECONNABORTED', 'timeout of 500ms exceeded'))).toMatchObject({ kind: 'timeout', code: 'ECONNABORTED' });
+    expect(networkFailure(axiosLike('ERR_CANCELED', 'canceled'))).toMatchObject({ kind: 'cancelled', code: 'ERR_CANCELED' });
+    expect(networkFailure(Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }))).toMatchObject({ kind: 'unreachable', code: 'ECONNREFUSED' });
+    expect(networkFailure(axiosLike('ENOTFOUND', 'getaddrinfo ENOTFOUND sy.invalid'))).toMatchObject({ kind: 'unreachable' });
+    expect(networkFailure(axiosLike('EHOSTUNREACH', 'no route'))).toMatchObject({ kind: 'unreachable' });
+    expect(networkFailure(axiosLike('ECONNRESET', 'socket hang up'))).toMatchObject({ kind: 'dropped' });
+    expect(networkFailure(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).toMatchObject({ kind: 'timeout' });
+    expect(networkFailure(new Error('something else'))).toMatchObject({ kind: 'failed', message: 'something else' });
+
+    const timeout = explainNetworkFailure('http://sy:8787', { kind: 'timeout', code: 'ECONNABORTED' }, { timeoutMs: 30_000 });
+    expect(timeout).toEqual({
+      message: 'The Switchyard server at http://sy:8787 did not answer within 30 s',
+      description: explainFailure({ status: 504, code: 'deadline_exceeded', message: 'x' }, 'direct').description,
+      httpCode: '504',
+    });
+    expect(explainNetworkFailure('http://sy:8787', { kind: 'timeout' }).message).toBe('The Switchyard server at http://sy:8787 did not answer in time');
+    expect(explainNetworkFailure('http://sy:8787', { kind: 'cancelled', code: 'ERR_CANCELED' }).message).toMatch(/cancelled/);
+    expect(explainNetworkFailure('http://sy:8787', { kind: 'unreachable', code: 'EHOSTUNREACH' }).description).toMatch(/Docker/);
+    for (const kind of ['timeout', 'cancelled', 'dropped', 'failed'] as const) {
+      expect(explainNetworkFailure('http://sy:8787', { kind }).description).not.toMatch(/Start the server|Docker/);
+    }
+  });
+
   it('keeps non-JSON bodies short and says when the server cannot be reached', () => {
     expect(failureFromBody(502, '<html>Bad gateway</html>')).toEqual({ status: 502, message: 'HTTP 502: <html>Bad gateway</html>' });
     const e = explainUnreachable('http://10.0.0.5:8787', { code: 'ECONNREFUSED' });
@@ -253,6 +301,15 @@ describe('failures -> readable n8n errors', () => {
     const e = explainFailure({ status: 502, code: 'upstream_auth', message: samples[0]! }, 'direct');
     expect(e.message).not.toContain('sk-proj-abcdef123456');
   });
+
+  it("masks the credential's exact secret values, whatever their shape", () => {
+    const secrets = credentialSecrets({ mode: 'direct', openaiApiKey: ' abcdEFGH1234 ', groqApiKey: '', gatewayApiKey: 'gw-key-5678', openaiBaseUrl: 'http://proxy:1/v1' });
+    expect(secrets).toEqual(['abcdEFGH1234', 'gw-key-5678']);
+    expect(redact('openai: key abcdEFGH1234 rejected (abcdEFGH1234)', secrets)).toBe('openai: key [redacted] rejected ([redacted])');
+    const e = explainFailure({ status: 502, code: 'upstream_auth', message: 'openai: Incorrect API key provided: abcdEFGH1234' }, 'direct', secrets);
+    expect(e.message).toBe('Switchyard: openai: Incorrect API key provided: [redacted]');
+    expect(redact('abc is short', ['abc'])).toBe('abc is short');
+  });
 });
 
 describe('credential -> mode settings', () => {
@@ -269,5 +326,12 @@ describe('credential -> mode settings', () => {
     expect(credentialMode({ mode: 'gateway' })).toBe('gateway');
     expect(gatewayBaseUrl({ baseUrl: 'https://sy.example.com/v1/' })).toBe('https://sy.example.com');
     expect(gatewayBaseUrl({})).toBe('http://127.0.0.1:8787');
+  });
+
+  it('drops an endpoint path pasted with the address', () => {
+    for (const pasted of ['http://10.0.0.5:8787/v1/chat/completions', 'http://10.0.0.5:8787/v1/chat/completions/', ' http://10.0.0.5:8787/V1/models ', 'http://10.0.0.5:8787/chat/completions']) {
+      expect(gatewayBaseUrl({ baseUrl: pasted })).toBe('http://10.0.0.5:8787');
+    }
+    expect(gatewayBaseUrl({ baseUrl: 'https://sy.example.com/switchyard/v1/chat/completions' })).toBe('https://sy.example.com/switchyard');
   });
 });

@@ -1,8 +1,10 @@
 /** Credentials and workflow JSON for the n8n end-to-end test, as `n8n import:*` reads them. */
+import { SLOW_PROMPT } from './emulator';
 
 export const DIRECT_CREDENTIAL_ID = 'syE2eDirect00001';
 export const GATEWAY_CREDENTIAL_ID = 'syE2eGateway0001';
 export const WRONG_KEY_CREDENTIAL_ID = 'syE2eWrongKey001';
+export const ECHOED_KEY_CREDENTIAL_ID = 'syE2eEchoedKey01';
 /** Shaped like a gateway key, but never created: the server must reject it. */
 export const WRONG_GATEWAY_KEY = 'sk-sy-e2eWrongKeyNeverCreated000000000000';
 export const NODE_TYPE = 'n8n-nodes-switchyard.switchyard';
@@ -15,7 +17,14 @@ export const SAMPLE_TEXTS = [
 
 export const LABELS = ['complaint', 'question', 'praise'];
 
-export function credentials(emulatorUrl: string, gatewayUrl: string, gatewayKey: string) {
+/** Timeout option of the "Slow" node, far below the emulator's SLOW_ANSWER_MS. */
+export const SLOW_TIMEOUT_SECONDS = 0.5;
+
+/**
+ * The gateway credential's Base URL is pasted with the endpoint path, as users copy it from docs:
+ * every Gateway-mode node must still call the server at its address.
+ */
+export function credentials(emulatorUrl: string, gatewayUrl: string, gatewayKey: string, echoedKey: string) {
   return [
     {
       id: DIRECT_CREDENTIAL_ID,
@@ -27,7 +36,13 @@ export function credentials(emulatorUrl: string, gatewayUrl: string, gatewayKey:
       id: GATEWAY_CREDENTIAL_ID,
       name: 'Switchyard Gateway (local server)',
       type: 'switchyardApi',
-      data: { mode: 'gateway', baseUrl: gatewayUrl, gatewayApiKey: gatewayKey },
+      data: { mode: 'gateway', baseUrl: `${gatewayUrl}/v1/chat/completions`, gatewayApiKey: gatewayKey },
+    },
+    {
+      id: ECHOED_KEY_CREDENTIAL_ID,
+      name: 'Switchyard Direct (key the provider echoes)',
+      type: 'switchyardApi',
+      data: { mode: 'direct', openaiApiKey: echoedKey, openaiBaseUrl: `${emulatorUrl}/v1` },
     },
     {
       id: WRONG_KEY_CREDENTIAL_ID,
@@ -67,8 +82,8 @@ const itemsSource: NodeJson[] = [
 ];
 
 /**
- * Chat, Extract, Classify, a fallback and a failing node (Continue On Fail), all fed the sample items;
- * with `wrongKeyCredentialId`, also a Chat node whose gateway key the server rejects (Continue On Fail).
+ * Chat, Extract, Classify, a fallback, a failing node and one slower than its Timeout (both Continue On Fail),
+ * all fed the sample items; with `wrongKeyCredentialId`, also a Chat node whose key is rejected (Continue On Fail).
  */
 export function operationsWorkflow(id: string, credentialId: string, wrongKeyCredentialId?: string): NodeJson & { id: string } {
   const ops: NodeJson[] = [
@@ -112,6 +127,13 @@ export function operationsWorkflow(id: string, credentialId: string, wrongKeyCre
       [600, 300],
       credentialId,
       { operation: 'chat', inputType: 'prompt', prompt: '={{ $json.text }}', model: 'nope/not-a-model', options: {} },
+      { onError: 'continueRegularOutput' },
+    ),
+    switchyardNode(
+      'Slow',
+      [600, 600],
+      credentialId,
+      { operation: 'chat', inputType: 'prompt', prompt: SLOW_PROMPT, model: 'openai/gpt-4.1-mini', options: { timeoutSeconds: SLOW_TIMEOUT_SECONDS } },
       { onError: 'continueRegularOutput' },
     ),
   ];

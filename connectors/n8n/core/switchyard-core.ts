@@ -124,6 +124,14 @@ export function createEmbeddedSwitchyard(settings: DirectSettings): EmbeddedSwit
 }
 
 function checkFailure(provider: string, err: unknown): ProviderCheck {
+	// A provider only rate limits (or reports a used-up quota for) a key it has accepted.
+	if (err instanceof ProviderError && err.kind === 'rate_limited') {
+		const status = err.status ?? 429;
+		const note = err.retryable
+			? `rate limited the check (HTTP ${status}), so the key was accepted`
+			: `accepted the key, but reports its quota or billing limit as used up (HTTP ${status})`;
+		return { provider, ok: true, status, note };
+	}
 	if (err instanceof ProviderError) {
 		return { provider, ok: false, status: err.status, message: redactSecrets(`${err.kind}: ${err.message}`) };
 	}

@@ -58,7 +58,7 @@ export class SwitchyardApi implements ICredentialType {
 			type: 'string',
 			default: 'http://127.0.0.1:8787',
 			placeholder: 'https://switchyard.example.com',
-			description: 'Where the Switchyard server listens (without /v1)',
+			description: "The Switchyard server's address, e.g. http://192.168.1.20:8787 (a pasted /v1 or /v1/chat/completions is ignored)",
 			displayOptions: { show: { mode: ['gateway'] } },
 		},
 		{

@@ -100,6 +100,8 @@ export interface ProviderCheck {
 	models?: number;
 	/** What went wrong, secrets redacted. */
 	message?: string;
+	/** For a check that passed, what is still worth knowing, e.g. that the provider rate limited the check. */
+	note?: string;
 	status?: number;
 }
 

@@ -9,6 +9,7 @@ import type {
 import {
 	CREDENTIAL_NAME,
 	credentialMode,
+	credentialSecrets,
 	directSettings,
 	gatewayBaseUrl,
 	type SwitchyardCredentialData,
@@ -150,12 +151,12 @@ export class SwitchyardChatModel implements INodeType {
 
 		const { createEmbeddedSwitchyard } = await import('../../vendor/switchyard-core');
 		const core = createEmbeddedSwitchyard(directSettings(data));
-		const chatModel = new SwitchyardEmbeddedChatModel(core, model, {
-			temperature: options.temperature,
-			maxTokens: options.maxTokens,
-			timeout,
-			routing,
-		});
+		const chatModel = new SwitchyardEmbeddedChatModel(
+			core,
+			model,
+			{ temperature: options.temperature, maxTokens: options.maxTokens, timeout, routing },
+			credentialSecrets(data),
+		);
 		return { ...supplyModel(this, chatModel), closeFunction: async () => await core.close() };
 	}
 }

@@ -5,6 +5,7 @@
 import { BaseChatModel, getParametersJsonSchema } from '@n8n/ai-node-sdk';
 import type { ChatModelConfig, FinishReason, GenerateResult, Message, StreamChunk } from '@n8n/ai-node-sdk';
 import type { EmbeddedSwitchyard } from '../../vendor/switchyard-core';
+import { redactError } from '../shared/failures';
 import { FINISH, fromCompletion, toOpenAIMessages, toOpenAITools, usageOf } from './conversions';
 
 export interface RoutingParams {
@@ -21,6 +22,8 @@ export class SwitchyardEmbeddedChatModel extends BaseChatModel<EmbeddedModelConf
 		private readonly core: EmbeddedSwitchyard,
 		modelId: string,
 		config: EmbeddedModelConfig,
+		/** The credential's keys: masked in every error the Agent shows, even when an upstream echoed one. */
+		private readonly secrets: readonly string[] = [],
 	) {
 		super('switchyard', modelId, config);
 	}
@@ -46,10 +49,22 @@ export class SwitchyardEmbeddedChatModel extends BaseChatModel<EmbeddedModelConf
 	}
 
 	async generate(messages: Message[], config?: EmbeddedModelConfig): Promise<GenerateResult> {
-		return fromCompletion(await this.core.chat(this.body(messages, config, false), this.callOptions(config)));
+		try {
+			return fromCompletion(await this.core.chat(this.body(messages, config, false), this.callOptions(config)));
+		} catch (error) {
+			throw redactError(error, this.secrets);
+		}
 	}
 
 	async *stream(messages: Message[], config?: EmbeddedModelConfig): AsyncIterable<StreamChunk> {
+		try {
+			yield* this.routedStream(messages, config);
+		} catch (error) {
+			throw redactError(error, this.secrets);
+		}
+	}
+
+	private async *routedStream(messages: Message[], config?: EmbeddedModelConfig): AsyncIterable<StreamChunk> {
 		const routed = await this.core.stream(this.body(messages, config, true), this.callOptions(config));
 		let finish: FinishReason = 'other';
 		let usage: GenerateResult['usage'];

@@ -5,8 +5,8 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions, INode, JsonObject } from 'n8n-workflow';
 import type { EmbeddedSwitchyard } from '../../vendor/switchyard-core';
-import { CREDENTIAL_NAME, credentialMode, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
-import { explainFailure, explainUnreachable, failureFromBody, type Explained, type Mode } from './failures';
+import { CREDENTIAL_NAME, credentialMode, credentialSecrets, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
+import { explainFailure, explainNetworkFailure, failureFromBody, networkFailure, redact, redactError, type Explained, type Failure, type Mode } from './failures';
 import { toCompletion, type ChatBody, type Completion } from './mapping';
 import { directModelOptions, gatewayModelOptions, type ModelOption } from './modelOptions';
 
@@ -26,26 +26,39 @@ export interface SwitchyardClient {
 }
 
 function apiError(node: INode, explained: Explained, response: JsonObject): NodeApiError {
-	return new NodeApiError(node, response, {
+	const error = new NodeApiError(node, response, {
 		message: explained.message,
 		description: explained.description,
 		httpCode: explained.httpCode,
 	});
+	// NodeApiError swaps a message that mentions a network code (ECONNREFUSED, ETIMEDOUT...) for a generic
+	// one ("The service refused the connection"); ours names the server and what to change.
+	error.message = explained.message;
+	return error;
 }
 
-/** Loads the embedded core bundle only when Direct mode is used (it is several MB). */
+/** The failure as NodeApiError keeps it (its raw response), with the secrets masked. */
+function failureResponse(failure: Failure, secrets: readonly string[]): JsonObject {
+	return { error: { ...failure, message: redact(failure.message, secrets) } };
+}
+
+/** Loads the embedded core bundle only when Direct mode is used (it is several MB). The extension keeps the
+ * import valid as an ECMAScript one too (the repository's tests typecheck this file under nodenext). */
 async function loadCore() {
-	return await import('../../vendor/switchyard-core');
+	return await import('../../vendor/switchyard-core.js');
 }
 
 class DirectClient implements SwitchyardClient {
 	readonly mode = 'direct' as const;
 	private core?: EmbeddedSwitchyard;
+	private readonly secrets: string[];
 
 	constructor(
 		private readonly node: INode,
 		private readonly data: SwitchyardCredentialData,
-	) {}
+	) {
+		this.secrets = credentialSecrets(data);
+	}
 
 	private async embedded(): Promise<EmbeddedSwitchyard> {
 		if (!this.core) {
@@ -67,8 +80,8 @@ class DirectClient implements SwitchyardClient {
 		} catch (error) {
 			const { describeCoreError } = await loadCore();
 			const failure = describeCoreError(error);
-			if (!failure) throw new NodeOperationError(this.node, error as Error);
-			throw apiError(this.node, explainFailure(failure, 'direct'), { error: { ...failure } });
+			if (!failure) throw new NodeOperationError(this.node, redactError(error as Error, this.secrets));
+			throw apiError(this.node, explainFailure(failure, 'direct', this.secrets), failureResponse(failure, this.secrets));
 		}
 	}
 
@@ -94,6 +107,7 @@ class GatewayClient implements SwitchyardClient {
 	constructor(
 		private readonly ctx: Ctx,
 		private readonly baseUrl: string,
+		private readonly secrets: readonly string[],
 	) {}
 
 	private async request(options: Omit<IHttpRequestOptions, 'url'> & { path: string }): Promise<FullResponse> {
@@ -107,10 +121,10 @@ class GatewayClient implements SwitchyardClient {
 				ignoreHttpStatusErrors: true,
 			})) as FullResponse;
 		} catch (error) {
-			const err = error as { message?: string; code?: string; cause?: { code?: string } };
-			throw apiError(this.ctx.getNode(), explainUnreachable(this.baseUrl, { message: err.message, code: err.code ?? err.cause?.code }), {
-				message: err.message ?? 'network error',
-			});
+			// No HTTP answer (ignoreHttpStatusErrors turns those into responses): a timeout, a cancellation or no connection.
+			const failure = networkFailure(error);
+			const explained = explainNetworkFailure(this.baseUrl, failure, { timeoutMs: rest.timeout, secrets: this.secrets });
+			throw apiError(this.ctx.getNode(), explained, { message: redact(failure.message ?? 'network error', this.secrets) });
 		}
 	}
 
@@ -119,7 +133,7 @@ class GatewayClient implements SwitchyardClient {
 			return res.body as Record<string, unknown>;
 		}
 		const failure = failureFromBody(res.statusCode, res.body);
-		throw apiError(this.ctx.getNode(), explainFailure(failure, 'gateway'), { error: { ...failure } });
+		throw apiError(this.ctx.getNode(), explainFailure(failure, 'gateway', this.secrets), failureResponse(failure, this.secrets));
 	}
 
 	async chat(body: ChatBody, settings: CallSettings = {}): Promise<Completion> {
@@ -144,6 +158,6 @@ class GatewayClient implements SwitchyardClient {
 export async function switchyardClient(ctx: Ctx): Promise<SwitchyardClient> {
 	const data = (await ctx.getCredentials(CREDENTIAL_NAME)) as SwitchyardCredentialData;
 	return credentialMode(data) === 'gateway'
-		? new GatewayClient(ctx, gatewayBaseUrl(data))
+		? new GatewayClient(ctx, gatewayBaseUrl(data), credentialSecrets(data))
 		: new DirectClient(ctx.getNode(), data);
 }

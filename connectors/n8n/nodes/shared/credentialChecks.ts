@@ -1,7 +1,7 @@
 /** What the credential test checks, per mode. Pure (no n8n imports) so the repository's tests run it. */
 import type { DirectSettings, ProviderCheck } from '../../vendor/switchyard-core';
-import { credentialMode, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
-import { failureFromBody, redact } from './failures';
+import { credentialMode, credentialSecrets, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
+import { BASE_URL_HINT, explainNetworkFailure, failureFromBody, networkFailure, redact } from './failures';
 
 export interface CheckResult {
 	status: 'OK' | 'Error';
@@ -16,6 +16,7 @@ export const CHECK_TIMEOUT_MS = 15_000;
 export async function checkGateway(data: SwitchyardCredentialData, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
 	const baseUrl = gatewayBaseUrl(data);
 	const key = data.gatewayApiKey?.trim();
+	const secrets = credentialSecrets(data);
 	let res: Response;
 	try {
 		res = await fetch(`${baseUrl}/v1/models`, {
@@ -23,13 +24,14 @@ export async function checkGateway(data: SwitchyardCredentialData, timeoutMs = C
 			signal: AbortSignal.timeout(timeoutMs),
 		});
 	} catch (error) {
-		const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-		return { status: 'Error', message: `Cannot reach the Switchyard server at ${baseUrl} (${cause}): check 'Base URL'` };
+		const explained = explainNetworkFailure(baseUrl, networkFailure(error), { timeoutMs, secrets });
+		return { status: 'Error', message: `${explained.message}: check 'Base URL'` };
 	}
 	if (res.ok) return { status: 'OK', message: `Connected to the Switchyard server at ${baseUrl}` };
 	const failure = failureFromBody(res.status, await res.text());
 	const what = res.status === 401 || res.status === 403 ? "the server rejected 'Gateway Key'" : failure.message;
-	return { status: 'Error', message: redact(`Switchyard server at ${baseUrl}: ${what} (HTTP ${res.status})`) };
+	const wrongPath = failure.code === 'unknown_route' || (res.status === 404 && !failure.code);
+	return { status: 'Error', message: redact(`Switchyard server at ${baseUrl}: ${what} (HTTP ${res.status})${wrongPath ? `. ${BASE_URL_HINT}` : ''}`, secrets) };
 }
 
 /** Direct mode: every configured provider lists its models with its key; failures are named. */
@@ -42,9 +44,10 @@ export async function checkDirect(data: SwitchyardCredentialData, check: Provide
 	const failed = checks.filter((c) => !c.ok);
 	if (failed.length > 0) {
 		const lines = failed.map((c) => `${c.provider}: ${c.message ?? 'failed'}`);
-		return { status: 'Error', message: redact(`Provider check failed. ${lines.join(' | ')}`) };
+		return { status: 'Error', message: redact(`Provider check failed. ${lines.join(' | ')}`, credentialSecrets(data)) };
 	}
-	return { status: 'OK', message: `Providers answered: ${checks.map((c) => c.provider).join(', ')}` };
+	const notes = checks.filter((c) => c.note).map((c) => `. ${c.provider} ${c.note}`);
+	return { status: 'OK', message: redact(`Providers answered: ${checks.map((c) => c.provider).join(', ')}${notes.join('')}`, credentialSecrets(data)) };
 }
 
 export async function checkCredential(data: SwitchyardCredentialData, check: ProviderChecker): Promise<CheckResult> {

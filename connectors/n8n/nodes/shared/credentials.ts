@@ -53,8 +53,24 @@ export function directSettings(data: SwitchyardCredentialData): DirectSettings {
 	return settings;
 }
 
-/** Gateway mode: the server's base URL without a trailing slash or /v1 (the node adds the paths). */
+/** An endpoint pasted with the address, e.g. ".../v1/chat/completions": the node adds the paths itself. */
+const ENDPOINT_PATH = /\/(?:chat\/completions|models)$/i;
+
+/** The server's address from what was typed: no trailing slash, no /v1, no endpoint path. */
+export function normalizeGatewayUrl(url: string): string {
+	const trimmed = url.trim().replace(/\/+$/, '');
+	return trimmed.replace(ENDPOINT_PATH, '').replace(/\/+$/, '').replace(/\/v1$/i, '');
+}
+
+/** Gateway mode: the server's base URL (the node adds the paths). */
 export function gatewayBaseUrl(data: SwitchyardCredentialData): string {
-	const url = text(data.baseUrl) ?? DEFAULT_GATEWAY_URL;
-	return url.replace(/\/+$/, '').replace(/\/v1$/, '');
+	return normalizeGatewayUrl(text(data.baseUrl) ?? DEFAULT_GATEWAY_URL);
+}
+
+/** The credential's secret values (gateway and provider keys), as entered, to mask wherever a message could echo them. */
+export function credentialSecrets(data: SwitchyardCredentialData): string[] {
+	return Object.entries(data)
+		.filter(([field, value]) => /apikey$/i.test(field) && typeof value === 'string')
+		.map(([, value]) => String(value).trim())
+		.filter((value) => value.length > 0);
 }

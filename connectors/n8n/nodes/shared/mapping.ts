@@ -315,7 +315,8 @@ export function routeOutput(route: Route): Record<string, unknown> {
 }
 
 export function chatOutput(c: Completion): Record<string, unknown> {
-	if (c.text === null) {
+	// An empty string is no answer either: a reasoning model can spend all of max_tokens thinking ("length").
+	if (c.text === null || c.text === '') {
 		const model = c.route.model ? `${c.route.model} ` : '';
 		throw new ParameterError(
 			`The model ${model}returned no text (finish reason: ${c.finishReason ?? 'unknown'})`,
