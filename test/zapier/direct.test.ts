@@ -88,6 +88,8 @@ describe('Generate Text', () => {
     expect(result.cost_usd).toBeGreaterThan(0);
     expect(result.latency_ms).toBeGreaterThanOrEqual(0);
     expect(result.attempt_log).toMatch(/^openai\/gpt-4\.1-mini: ok/);
+    // Why this model: the router's own sentence, as n8n's items carry it.
+    expect(result.why_this_model).toMatch(/openai\/gpt-4\.1-mini/);
   });
 
   test('Auto routes among the configured providers only', async () => {
@@ -99,6 +101,7 @@ describe('Generate Text', () => {
     scope.done();
     expect(result).toMatchObject({ text: 'Hello from Claude', provider: 'anthropic' });
     expect(result.model).toMatch(/^anthropic\//);
+    expect(result.why_this_model).toMatch(new RegExp(`^Cheapest model.*${String(result.model)}`));
   });
 
   test('falls back to the next model when the first answers 429', async () => {
@@ -191,6 +194,8 @@ describe('Generate Text', () => {
   test.each([
     [{ prompt: 'Hi', temperature: '5' }, /"Temperature" must be between 0 and 2/],
     [{ prompt: 'Hi', max_tokens: '1.5' }, /"Max Tokens" must be a whole number/],
+    [{ prompt: 'Hi', max_tokens: 'abc' }, /^Field "Max Tokens" must be a whole number, e\.g\. 500\.$/],
+    [{ prompt: 'Hi', temperature: 'warm' }, /^Field "Temperature" must be a number between 0 and 2, e\.g\. 0\.7\.$/],
     [{ prompt: '' }, /"Prompt" is required/],
     [{ prompt: 'Hi', prefer: 'cheapest' }, /"Prefer"/],
   ])('invalid input %j fails before any call with a message naming the field', async (inputData, expected) => {
@@ -210,6 +215,8 @@ describe('Generate Text', () => {
     );
     const payload = zapierErrorPayload(err);
     expect(payload.message).toMatch(/Model dropdown/);
+    expect(payload.message).toMatch(/^Unknown model 'anthropic\/claude-haiku-4-5': no configured provider offers it\. Pick a model/);
+    expect(payload.message).not.toContain('..');
   });
 
   test('a connection without any key says which fields to fill in', async () => {
@@ -255,6 +262,7 @@ describe('Extract Data', () => {
     });
 
     expect(result).toMatchObject({ company: 'Acme Corp', job_title: null, budget: '25000', repaired: true, attempts: 2 });
+    expect(result.why_this_model).toMatch(/openai\/gpt-4\.1-mini/);
     expect(seen.bodies).toHaveLength(2);
     const repair = seen.bodies[1]!.messages;
     expect(repair[repair.length - 2]).toEqual({ role: 'assistant', content: '{"company": "Acme Corp"}' });

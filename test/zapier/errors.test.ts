@@ -4,7 +4,7 @@ import zapier, { type ZObject } from 'zapier-platform-core';
 import { GatewayError, ProviderError } from '../../src/core/errors';
 import { connectionFrom, type DirectConnection } from '../../connectors/zapier/src/auth-data';
 import { createDirectBackend, directConfig } from '../../connectors/zapier/src/backends/direct';
-import { StepError, scrub, toZapierError } from '../../connectors/zapier/src/errors';
+import { StepError, scrub, sentence, sentences, toZapierError } from '../../connectors/zapier/src/errors';
 import { Deadline, STEP_DEADLINE_MS } from '../../connectors/zapier/src/limits';
 import { KEYS, expectNoSecret, rejection, zapierErrorPayload } from './helpers';
 
@@ -47,6 +47,29 @@ describe('toZapierError', () => {
     expectNoSecret(payload.message);
     expect(payload.message).not.toContain('custom-secret-value');
     expect(scrub('no secrets here', secrets)).toBe('no secrets here');
+  });
+
+  test('an upstream message that already ends a sentence gets no second period', () => {
+    const unknownModel = mapped(new GatewayError(404, "Unknown model 'nope/x': no configured provider offers it.", { code: 'model_not_found', param: 'model' }));
+    expect(unknownModel.message).toBe(
+      "Unknown model 'nope/x': no configured provider offers it. Pick a model from the Model dropdown (it lists the models your connection can reach) or choose Auto.",
+    );
+    const failed = mapped(new GatewayError(502, 'all 2 attempts failed. Last error: openai: upstream error.', { code: 'upstream_error' }));
+    expect(failed.message).toBe('Every model failed: all 2 attempts failed. Last error: openai: upstream error. Try again, or add fallback models or another provider key.');
+    const provider = mapped(new ProviderError({ kind: 'overloaded', provider: 'anthropic', message: 'Overloaded.', status: 529 }));
+    expect(provider.message).toBe('Anthropic failed: Overloaded. Try again, or add fallback models or another provider key.');
+    const budget = mapped(new GatewayError(429, "The daily budget of $1 for API key 'k' (key_1) is used up", { type: 'budget_exceeded', code: 'insufficient_quota' }));
+    expect(budget.message).toBe("The daily budget of $1 for API key 'k' (key_1) is used up. Raise the key's budget on the Switchyard server, or wait until it resets.");
+    const timeout = mapped(new GatewayError(504, 'deadline of 25000 ms exceeded.', { code: 'deadline_exceeded' }));
+    expect(timeout.message).toMatch(/^No model answered in time: deadline of 25000 ms exceeded \(a Zapier step/);
+    expect([unknownModel.message, failed.message, provider.message, budget.message, timeout.message].join(' ')).not.toMatch(/\.\.|\.\)\./);
+  });
+
+  test('sentences end once, whatever punctuation the first one brings', () => {
+    expect(sentences('no provider offers it.', 'Pick a model.')).toBe('no provider offers it. Pick a model.');
+    expect(sentences('no provider offers it', 'Pick a model')).toBe('no provider offers it. Pick a model.');
+    expect(sentences('Is it "down?"', 'Retry.')).toBe('Is it "down?" Retry.');
+    expect(sentence(' trailing space.  ')).toBe('trailing space.');
   });
 
   test("Zapier's own errors pass through untouched", () => {

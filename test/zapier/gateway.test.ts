@@ -70,6 +70,23 @@ describe('Connection test (Gateway)', () => {
     expect(zapierErrorPayload(err).message).toMatch(/Could not reach the server.*Gateway URL/);
   });
 
+  test('a Gateway URL pasted with its endpoint path still connects', async () => {
+    for (const pasted of [`${server.url}/v1/chat/completions`, `${server.url}/v1/models/`]) {
+      const result = (await appTester(authentication.test, { authData: { ...gatewayAuth(), gateway_url: pasted } })) as { mode: string; models: number };
+      expect(result).toMatchObject({ mode: 'gateway' });
+      expect(result.models).toBeGreaterThan(4);
+    }
+  });
+
+  test('a Gateway URL with another path names the field and shows the expected form', async () => {
+    const err = await rejection(appTester(authentication.test, { authData: { ...gatewayAuth(), gateway_url: `${server.url}/api/` } }));
+    const payload = zapierErrorPayload(err);
+    expect(payload).toMatchObject({ code: 'invalid_gateway_url', status: 404 });
+    expect(payload.message).toBe(
+      `The Gateway URL ${server.url}/api does not lead to the Switchyard API (Unknown route: GET /api/v1/models. This gateway serves POST /v1/chat/completions and GET /v1/models). Reconnect with only the server's address in the "Gateway URL" field, e.g. http://192.168.1.20:8787 or https://switchyard.example.com.`,
+    );
+  });
+
   test('a malformed URL is refused before any request', async () => {
     const err = await rejection(appTester(authentication.test, { authData: { mode: 'gateway', gateway_url: 'switchyard.example.com' } }));
     expect(zapierErrorPayload(err).message).toMatch(/"Gateway URL" must be an http\(s\) URL/);
@@ -87,6 +104,17 @@ describe('Actions through the gateway', () => {
     expect(result).toMatchObject({ text: 'Hello through the gateway', model: 'openai/gpt-4.1-mini', provider: 'openai', attempts: 1, cached: false, prompt_tokens: 12 });
     expect(result.cost_usd).toBeGreaterThan(0);
     expect(result.attempt_log).toMatch(/^openai\/gpt-4\.1-mini: ok/);
+    // The server's switchyard.reason, as n8n's items and the Direct mode carry it.
+    expect(result.why_this_model).toMatch(/openai\/gpt-4\.1-mini/);
+  });
+
+  test('a step works with the endpoint path pasted into the Gateway URL', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(200, openaiAnswer('Pasted URL, still fine'));
+    const result = await appTester(generate_text.operation.perform, {
+      authData: { ...gatewayAuth(), gateway_url: `${server.url}/v1/chat/completions` },
+      inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' },
+    });
+    expect(result).toMatchObject({ text: 'Pasted URL, still fine', provider: 'openai' });
   });
 
   test('Extract Data: one output per field through the gateway', async () => {
@@ -157,7 +185,8 @@ describe('Actions through the gateway', () => {
     const err = await rejection(appTester(generate_text.operation.perform, { authData: gatewayAuth(), inputData: { prompt: 'Hi', model: 'nope/not-a-model' } }));
     const payload = zapierErrorPayload(err);
     expect(payload.name).toBe('AppError');
-    expect(payload.message).toMatch(/Model dropdown/);
+    expect(payload.message).toMatch(/^Unknown model 'nope\/not-a-model': no configured provider offers it\. Pick a model from the Model dropdown/);
+    expect(payload.message).not.toContain('..');
   });
 
   test('the model dropdown lists the server’s models after the Auto variants', async () => {

@@ -53,10 +53,12 @@ describe('Zapier app definition', () => {
     }
   });
 
-  test('every create reports the answer and model, provider, cost_usd, latency_ms and attempts', () => {
+  test('every create reports the answer and model, provider, cost_usd, latency_ms, attempts and why that model', () => {
     for (const create of Object.values(App.creates) as unknown as Action[]) {
-      const keys = staticFields(create.operation.outputFields).map((f) => f.key);
-      expect(keys).toEqual(expect.arrayContaining(['model', 'provider', 'cost_usd', 'latency_ms', 'attempts']));
+      const fields = staticFields(create.operation.outputFields);
+      expect(fields.map((f) => f.key)).toEqual(expect.arrayContaining(['model', 'provider', 'cost_usd', 'latency_ms', 'attempts', 'why_this_model']));
+      expect(fields.find((f) => f.key === 'why_this_model')?.label).toBe('Why This Model');
+      expect(String(create.operation.sample?.why_this_model)).toMatch(/anthropic\/claude-haiku-4-5/);
     }
   });
 

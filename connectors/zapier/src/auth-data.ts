@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProviderConfig } from './core';
-import { StepError } from './errors';
+import { StepError, sentences } from './errors';
 import { DIRECT_PROVIDERS } from './providers';
 
 /** Zapier sends untouched optional fields as "" or leaves them out. */
@@ -12,12 +12,18 @@ const trimmedOrUndefined = (value: unknown): unknown => {
 
 const OptionalSecret = z.preprocess(trimmedOrUndefined, z.string().optional());
 
+/** An endpoint pasted with the address, e.g. ".../v1/chat/completions": the app adds the paths itself. */
+const ENDPOINT_PATH = /\/(?:chat\/completions|models)$/i;
+
+/** The server's address from what was typed: no trailing slash, no /v1 (its API lives there), no endpoint path. */
+export function normalizeGatewayUrl(url: string): string {
+  const trimmed = url.trim().replace(/\/+$/, '');
+  return trimmed.replace(ENDPOINT_PATH, '').replace(/\/+$/, '').replace(/\/v1$/i, '');
+}
+
 const GatewayUrlSchema = z.preprocess(
   trimmedOrUndefined,
-  z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://switchyard.example.com' })
-    // The server's API lives under /v1; accept the URL with or without it.
-    .transform((url) => url.replace(/\/+$/, '').replace(/\/v1$/, '')),
+  z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://switchyard.example.com' }).transform(normalizeGatewayUrl),
 );
 
 const DirectAuthSchema = z.object({
@@ -46,7 +52,8 @@ export function connectionFrom(authData: Record<string, unknown> | undefined): C
   if (mode.data === 'gateway') {
     const parsed = GatewayAuthSchema.safeParse({ ...data, mode: 'gateway' });
     if (!parsed.success) {
-      throw new StepError(`Connection field "Gateway URL" ${parsed.error.issues[0]?.message ?? 'is invalid'}. Reconnect with the address of your Switchyard server.`, 'invalid_auth', 400);
+      const problem = parsed.error.issues[0]?.message ?? 'is invalid';
+      throw new StepError(sentences(`Connection field "Gateway URL" ${problem}`, 'Reconnect with the address of your Switchyard server.'), 'invalid_auth', 400);
     }
     return { mode: 'gateway', baseUrl: parsed.data.gateway_url, apiKey: parsed.data.gateway_key };
   }

@@ -3,7 +3,7 @@ import { connectionFrom } from './auth-data';
 import { DIRECT_PROVIDERS, keyFieldOf, providerTitle } from './providers';
 import { checkDirectKeys } from './backends/direct';
 import { checkGateway } from './backends/gateway';
-import { StepError, secretsOf, toZapierError } from './errors';
+import { StepError, secretsOf, sentences, toZapierError } from './errors';
 import { AUTH_TEST_TIMEOUT_MS } from './limits';
 
 const fields: AuthField[] = [
@@ -36,7 +36,8 @@ const fields: AuthField[] = [
     required: false,
     isNoSecret: true,
     placeholder: 'https://switchyard.example.com',
-    helpText: 'Gateway server mode only. The public address of your Switchyard server (with or without `/v1`).',
+    helpText:
+      'Gateway server mode only. The public address of your Switchyard server, e.g. `https://switchyard.example.com` or `http://203.0.113.5:8787` (a pasted `/v1` or `/v1/chat/completions` is ignored).',
   },
   {
     key: 'gateway_key',
@@ -68,7 +69,7 @@ async function test(z: ZObject, bundle: Bundle): Promise<AuthTestResult> {
         const field = keyFieldOf(c.provider);
         return `"${field?.label ?? c.provider}": ${c.problem}${field ? ` (get a key at ${field.keysUrl}, or clear the field)` : ''}`;
       });
-      throw new StepError(`Some keys did not work. ${problems.join('; ')}.`, 'invalid_auth', 401);
+      throw new StepError(sentences('Some keys did not work', problems.join('; ')), 'invalid_auth', 401);
     }
     return {
       mode: 'direct',

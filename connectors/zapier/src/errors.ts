@@ -45,6 +45,22 @@ export function secretsOf(authData: Record<string, unknown> | undefined): string
     .filter((value) => value.length > 0);
 }
 
+/** Ends `text` as a sentence: adds a period unless it already ends with one (or with ! ? or a closing quote after them). */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?…]["')\]]*$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/** Sentences joined with one space, each ended once: "no provider offers it." + "Pick a model" never gives "it.. Pick". */
+export function sentences(...parts: string[]): string {
+  return parts.map(sentence).join(' ');
+}
+
+/** An upstream message quoted inside a sentence, e.g. in parentheses: without its closing period. */
+export function clause(text: string): string {
+  return text.trim().replace(/\.+$/, '');
+}
+
 function retryAfterSeconds(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
 }
@@ -58,11 +74,11 @@ function providerFromMessage(message: string): string | undefined {
 export function authAdvice(providers: readonly string[], detail: string): StepError {
   const known = providers.map((p) => keyFieldOf(p)).filter((f) => f !== undefined);
   if (known.length === 0) {
-    return new StepError(`A provider rejected its API key (${detail}). Check the provider keys in the Switchyard connection.`, 'provider_auth', 401);
+    return new StepError(`A provider rejected its API key (${clause(detail)}). Check the provider keys in the Switchyard connection.`, 'provider_auth', 401);
   }
   const who = known.map((f) => f.title).join(' and ');
   const fix = known.map((f) => `paste a valid key into "${f.label}" (get one at ${f.keysUrl}) or clear it`).join('; ');
-  return new StepError(`${who} rejected the API key (${detail}). Open the Switchyard connection in Zapier and ${fix}.`, 'provider_auth', 401);
+  return new StepError(`${who} rejected the API key (${clause(detail)}). Open the Switchyard connection in Zapier and ${fix}.`, 'provider_auth', 401);
 }
 
 function fromProviderError(err: ProviderError): Error {
@@ -79,12 +95,12 @@ function fromProviderError(err: ProviderError): Error {
     case 'timeout':
       return new StepError(timeoutAdvice(`${title} did not answer in time`), 'timeout', 504);
     default:
-      return new StepError(`${title} failed: ${err.message}. Try again, or add fallback models or another provider key.`, err.kind, err.status ?? 502);
+      return new StepError(sentences(`${title} failed: ${err.message}`, 'Try again, or add fallback models or another provider key.'), err.kind, err.status ?? 502);
   }
 }
 
 export function timeoutAdvice(what: string): string {
-  return `${what} (a Zapier step must finish within 30 seconds). Choose a faster model, set Prefer to "latency", or lower Max Tokens.`;
+  return `${clause(what)} (a Zapier step must finish within 30 seconds). Choose a faster model, set Prefer to "latency", or lower Max Tokens.`;
 }
 
 function fromGatewayError(err: GatewayError): Error {
@@ -93,7 +109,7 @@ function fromGatewayError(err: GatewayError): Error {
     return new RetryLaterError(err.message, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : undefined);
   }
   if (err.status === 429) {
-    return new StepError(`${err.message} Raise the key's budget on the Switchyard server, or wait until it resets.`, err.code ?? 'budget_exceeded', 429);
+    return new StepError(sentences(err.message, "Raise the key's budget on the Switchyard server, or wait until it resets."), err.code ?? 'budget_exceeded', 429);
   }
   if (err.code === 'upstream_auth') {
     const provider = providerFromMessage(err.message);
@@ -101,7 +117,7 @@ function fromGatewayError(err: GatewayError): Error {
   }
   if (err.code === 'model_not_found' || err.code === 'no_model_available') {
     return new StepError(
-      `${err.message}. Pick a model from the Model dropdown (it lists the models your connection can reach) or choose Auto.`,
+      sentences(err.message, 'Pick a model from the Model dropdown (it lists the models your connection can reach) or choose Auto.'),
       err.code,
       err.status,
     );
@@ -110,7 +126,7 @@ function fromGatewayError(err: GatewayError): Error {
     return new StepError(timeoutAdvice(`No model answered in time: ${err.message}`), err.code ?? 'timeout', err.status);
   }
   if (err.status >= 500) {
-    return new StepError(`Every model failed: ${err.message}. Try again, or add fallback models or another provider key.`, err.code ?? 'upstream_error', err.status);
+    return new StepError(sentences(`Every model failed: ${err.message}`, 'Try again, or add fallback models or another provider key.'), err.code ?? 'upstream_error', err.status);
   }
   return new StepError(err.message, err.code ?? 'invalid_request', err.status);
 }
@@ -126,7 +142,7 @@ function fromNetworkError(err: Error & { type?: string; code?: string }): Error 
     return new StepError(timeoutAdvice('The Switchyard gateway did not answer in time'), 'timeout', 504);
   }
   if (err.name === 'FetchError' || err.name === 'AbortError' || err.name === 'TimeoutError') {
-    return new StepError(`Could not reach the server: ${err.message}. Check the Gateway URL in the connection.`, 'network', 502);
+    return new StepError(sentences(`Could not reach the server: ${err.message}`, 'Check the Gateway URL in the connection.'), 'network', 502);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PlainInputField } from 'zapier-platform-core';
 import { PreferSchema, type RoutedChatRequest } from './core';
-import { StepError } from './errors';
+import { StepError, sentence } from './errors';
 import type { ChatOutcome } from './backends/types';
 
 /** Zapier sends untouched optional fields as "" (or null); they mean "not set". */
@@ -72,9 +72,20 @@ export const RoutingInputSchema = z.object({
   fallback_models: z.preprocess(toList, z.array(z.string().min(1)).max(10, 'at most 10 models')),
 });
 
+const WHOLE_NUMBER = 'must be a whole number, e.g. 500';
+const TEMPERATURE_RANGE = 'must be between 0 and 2';
+
 export const GenerationInputSchema = z.object({
-  max_tokens: z.preprocess(blankToUndefined, z.coerce.number().int('must be a whole number').positive('must be at least 1').max(200_000).optional()),
-  temperature: z.preprocess(blankToUndefined, z.coerce.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').optional()),
+  max_tokens: z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: WHOLE_NUMBER })
+      .int(WHOLE_NUMBER)
+      .positive('must be at least 1')
+      .max(200_000, 'must be at most 200000')
+      .optional(),
+  ),
+  temperature: z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a number between 0 and 2, e.g. 0.7' }).min(0, TEMPERATURE_RANGE).max(2, TEMPERATURE_RANGE).optional()),
 });
 
 export type RoutingInput = z.infer<typeof RoutingInputSchema>;
@@ -87,15 +98,18 @@ export function parseInput<T>(schema: z.ZodType<T>, inputData: unknown, fields: 
   const issue = parsed.error.issues[0];
   const key = issue?.path[0];
   const label = fields.find((f) => f.key === key)?.label ?? (key === undefined ? 'input' : String(key));
-  throw new StepError(`Field "${label}" ${describeIssue(issue, key === undefined ? undefined : data[String(key)])}.`, 'invalid_input', 400);
+  throw new StepError(sentence(`Field "${label}" ${describeIssue(issue, key === undefined ? undefined : data[String(key)])}`), 'invalid_input', 400);
 }
 
 /** "is required", or zod's message: ours read as predicates ("must be ..."), zod's own follow a colon. */
 function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown): string {
   if (blankToUndefined(raw) === undefined && issue?.code === 'invalid_type') return 'is required';
   const message = issue?.message ?? 'is invalid';
+  if (/^(is|must|needs|accepts|lists|has) /.test(message)) return message;
   if (issue?.code === 'invalid_type' && issue.expected === 'int') return 'must be a whole number';
-  return /^(is|must|needs|accepts|lists|has) /.test(message) ? message : `is invalid: ${message}`;
+  // z.coerce.number() of "abc" is NaN, which zod words as "expected number, received NaN".
+  if (issue?.code === 'invalid_type' && issue.expected === 'number') return 'must be a number';
+  return `is invalid: ${message}`;
 }
 
 /** The routing part of a chat request. */
@@ -115,6 +129,7 @@ export const routeOutputFields = [
   { key: 'attempts', label: 'Attempts', type: 'integer' },
   { key: 'attempt_log', label: 'Attempt Log', type: 'string' },
   { key: 'cached', label: 'Served From Cache', type: 'boolean' },
+  { key: 'why_this_model', label: 'Why This Model', type: 'string' },
   { key: 'prompt_tokens', label: 'Prompt Tokens', type: 'integer' },
   { key: 'completion_tokens', label: 'Completion Tokens', type: 'integer' },
 ] as const;
@@ -127,6 +142,7 @@ export interface RouteOutput {
   attempts: number;
   attempt_log: string;
   cached: boolean;
+  why_this_model: string;
   prompt_tokens: number;
   completion_tokens: number;
 }
@@ -144,6 +160,8 @@ export function routeOutput(outcomes: readonly ChatOutcome[]): RouteOutput {
     attempts: sum((o) => o.attempts),
     attempt_log: outcomes.map((o) => o.attemptLog).join('; '),
     cached: outcomes.every((o) => o.cached),
+    // The call that answered last (a repair goes to the model that answered first) says why its model.
+    why_this_model: last.reason,
     prompt_tokens: sum((o) => o.usage?.prompt_tokens ?? 0),
     completion_tokens: sum((o) => o.usage?.completion_tokens ?? 0),
   };
@@ -158,6 +176,7 @@ export const sampleRouteOutput: RouteOutput = {
   attempts: 2,
   attempt_log: 'anthropic/claude-haiku-4-5: rate_limited (429, 212 ms); openai/gpt-4.1-mini: ok (1628 ms)',
   cached: false,
+  why_this_model: 'You asked for anthropic/claude-haiku-4-5; anthropic/claude-haiku-4-5 is tried first (about $0.00024 and 1.1 s per call).',
   prompt_tokens: 182,
   completion_tokens: 96,
 };

@@ -55,6 +55,7 @@ export function createDirectBackend(conn: DirectConnection, factory: SwitchyardF
         attempts: story.attempts.length,
         attemptLog: attemptLog(story.attempts.map((a) => ({ model: a.key, outcome: a.outcome, status: a.status, latencyMs: a.latencyMs }))),
         cached: story.cached,
+        reason: story.reason,
         usage: response.usage ?? story.usage,
       };
     },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Bundle, HttpRequestOptionsWithUrl, HttpResponse, ZObject } from 'zapier-platform-core';
 import { ChatResponseSchema, GatewayError, type RoutedChatRequest } from '../core';
 import { connectionFrom, type GatewayConnection } from '../auth-data';
-import { StepError, secretsOf, timeoutAdvice, toZapierError } from '../errors';
+import { StepError, clause, secretsOf, timeoutAdvice, toZapierError } from '../errors';
 import { STEP_MAX_TTFT_MS, type Deadline } from '../limits';
 import { answerText, attemptLog } from './outcome';
 import { AUTO_MODELS, roundUsd, type Backend, type ChatOutcome, type ModelChoice } from './types';
@@ -23,6 +23,7 @@ const StorySchema = z.looseObject({
   latency_ms: z.number().nonnegative().default(0),
   cached: z.boolean().default(false),
   attempts: z.union([z.array(GatewayAttemptSchema), z.number().int().nonnegative()]).default([]),
+  reason: z.string().default(''),
 });
 
 const GatewayChatResponseSchema = ChatResponseSchema.extend({ switchyard: StorySchema });
@@ -74,6 +75,7 @@ export function createGatewayBackend(z: ZObject, conn: GatewayConnection): Backe
         attempts: Array.isArray(story.attempts) ? story.attempts.length : story.attempts,
         attemptLog: attemptLog(attempts.map((a) => ({ model: a.model, outcome: a.outcome, status: a.status, latencyMs: a.latency_ms }))),
         cached: story.cached,
+        reason: story.reason,
         usage: body.usage,
       };
     },
@@ -129,18 +131,25 @@ export function gatewayErrorMiddleware(response: HttpResponse, z: ZObject, bundl
   throw toZapierError(z, conn ? explainGatewayRefusal(conn, err) : err, secrets);
 }
 
-/** 401/403 come from the gateway itself (its key check), not from a provider. */
+/** 401/403 come from the gateway itself (its key check), not from a provider; an unknown route means the URL has an extra path. */
 function explainGatewayRefusal(conn: GatewayConnection, err: GatewayError): Error {
+  if (err.code === 'unknown_route' || (err.status === 404 && err.code === null)) {
+    return new StepError(
+      `The Gateway URL ${conn.baseUrl} does not lead to the Switchyard API (${clause(err.message)}). Reconnect with only the server's address in the "Gateway URL" field, e.g. http://192.168.1.20:8787 or https://switchyard.example.com.`,
+      'invalid_gateway_url',
+      404,
+    );
+  }
   if (err.status === 401) {
     return new StepError(
-      `The Switchyard server at ${conn.baseUrl} rejected the Gateway API Key (${err.message}). Create a key with "switchyard keys create" and paste it into the connection's "Gateway API Key" field.`,
+      `The Switchyard server at ${conn.baseUrl} rejected the Gateway API Key (${clause(err.message)}). Create a key with "switchyard keys create" and paste it into the connection's "Gateway API Key" field.`,
       'gateway_auth',
       401,
     );
   }
   if (err.status === 403) {
     return new StepError(
-      `The Switchyard server refused the request (${err.message}). The Gateway API Key may not be allowed this model: pick another model, or ask the server's admin to allow it.`,
+      `The Switchyard server refused the request (${clause(err.message)}). The Gateway API Key may not be allowed this model: pick another model, or ask the server's admin to allow it.`,
       err.code ?? 'forbidden',
       403,
     );

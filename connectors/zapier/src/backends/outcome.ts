@@ -1,5 +1,5 @@
 import type { ChatResponse } from '../core';
-import { StepError } from '../errors';
+import { StepError, sentences } from '../errors';
 
 /** What one attempt looked like, whichever backend reported it. */
 export interface AttemptSummary {
@@ -26,7 +26,7 @@ export function answerText(response: Pick<ChatResponse, 'choices'>, model: strin
   const choice = response.choices[0];
   const text = choice?.message.content ?? '';
   if (!text && choice?.message.refusal) {
-    throw new StepError(`${model} declined to answer: ${choice.message.refusal}. Rephrase the prompt or pick another model.`, 'refusal', 400);
+    throw new StepError(sentences(`${model} declined to answer: ${choice.message.refusal}`, 'Rephrase the prompt or pick another model.'), 'refusal', 400);
   }
   if (!text) {
     throw new StepError(`${model} returned an empty answer${choice ? ` (finish reason: ${choice.finish_reason})` : ''}. Try again or pick another model.`, 'empty_answer', 502);

@@ -14,6 +14,8 @@ export interface ChatOutcome {
   /** One line per attempt, e.g. "openai/gpt-4.1-mini: rate_limited (429, 120 ms)". */
   attemptLog: string;
   cached: boolean;
+  /** Why the router chose this model, in a sentence ("" when a gateway does not say). */
+  reason: string;
   usage?: Usage;
 }
 

@@ -30,7 +30,7 @@ const inputFields = [
 ] as const satisfies readonly PlainInputField[];
 
 const InputSchema = z.object({
-  threshold_usd: z.preprocess(blankToUndefined, z.coerce.number().positive('must be more than 0')),
+  threshold_usd: z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a number of US dollars, e.g. 50' }).positive('must be more than 0')),
   period: z.preprocess(blankToUndefined, PeriodSchema.default('month')),
 });
 
