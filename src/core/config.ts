@@ -74,6 +74,8 @@ export const CircuitConfigSchema = z.strictObject({
   window_ms: z.number().int().positive().default(60_000),
   min_requests: z.number().int().positive().default(10),
   cooldown_ms: z.number().int().positive().default(30_000),
+  /** The longest a provider's Retry-After may keep a circuit open (a far-off date would remove a model for good). */
+  max_cooldown_ms: z.number().int().positive().default(600_000),
 });
 
 export const RoutingConfigSchema = z.strictObject({

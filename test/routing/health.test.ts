@@ -59,6 +59,23 @@ describe('circuit breaker', () => {
     expect(health.isOpen(KEY)).toBe(false);
   });
 
+  it('caps a Retry-After cooldown at max_cooldown_ms: a far-off date does not remove a model for good', async () => {
+    const { clock, health } = setup();
+    for (let i = 0; i < 3; i++) health.record(KEY, { ...fail, kind: 'rate_limited', retryAfterMs: 11 * 365 * 86_400_000 });
+    expect(health.reopensIn(KEY)).toBe(circuit.max_cooldown_ms);
+    await clock.advance(circuit.max_cooldown_ms);
+    expect(health.isOpen(KEY)).toBe(false);
+    expect(health.state(KEY)).toBe('half_open');
+  });
+
+  it('learns no total latency from a first token alone (a stream its caller left early)', () => {
+    const { health } = setup();
+    health.record(KEY, { ok: true, ttftMs: 40 });
+    expect(health.latency(KEY)).toBeUndefined();
+    health.record(KEY, { ok: true, ttftMs: 50, totalMs: 900 });
+    expect(health.latency(KEY)?.totalMs).toBe(900);
+  });
+
   it('opens on the failure rate over the window once enough requests were seen', () => {
     const { health } = setup();
     // alternate so that consecutive failures never reach 3

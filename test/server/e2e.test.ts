@@ -164,6 +164,10 @@ describe('gateway end to end (openai-compatible upstream emulator)', () => {
     const last = JSON.parse(events.at(-1)!);
     assertOpenAIError(last);
     expect(events.length).toBeGreaterThan(2);
+    // The story travels with the error: which model, the attempt that failed, what was sent cost.
+    expect(last.switchyard).toMatchObject({ model: 'up/fast', attempts: [expect.objectContaining({ model: 'up/fast', outcome: 'upstream_error' })], usage_estimated: true });
+    expect(last.switchyard.cost_usd).toBeGreaterThan(0);
+    expect(events.some((e) => e.startsWith(':') && e.includes('switchyard {'))).toBe(true);
   });
 
   it('aborts the upstream stream when the client disconnects', async () => {

@@ -207,7 +207,7 @@ export class HealthTracker implements HealthView {
   }
 
   private open(key: string, h: ModelHealth, sample: { retryAfterMs?: number }, reason: string): void {
-    const cooldown = Math.max(this.config.cooldown_ms, sample.retryAfterMs ?? 0);
+    const cooldown = Math.max(this.config.cooldown_ms, Math.min(sample.retryAfterMs ?? 0, this.config.max_cooldown_ms));
     h.openUntil = this.clock.now() + cooldown;
     h.probeStartedAt = undefined;
     this.transition(key, h, 'open', `${reason}; cooling down ${cooldown} ms`);
@@ -228,8 +228,8 @@ export class HealthTracker implements HealthView {
       h.total = undefined;
     }
     if (sample.ttftMs !== undefined) h.ttft = ewma(h.ttft, sample.ttftMs);
+    // A first token alone (a stream its caller left early) says nothing about the whole answer's time.
     if (sample.totalMs !== undefined) h.total = ewma(h.total, sample.totalMs);
-    else if (h.total === undefined && sample.ttftMs !== undefined) h.total = sample.ttftMs;
     h.lastSampleAt = now;
   }
 

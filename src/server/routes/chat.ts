@@ -178,6 +178,12 @@ function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger): 
   const body: Record<string, unknown> = { ...error.toBody() };
   if (attempts?.length) body.switchyard = { attempts: attempts.map(attemptJson) };
   if (out.events) {
+    // A stream cut after content: its story (attempts, cost of what was sent) travels with the error.
+    if (out.story) {
+      const json = storyJson(out.story);
+      body.switchyard = json;
+      out.events.comment(`switchyard ${JSON.stringify(json)}`);
+    }
     out.events.fail(body);
     return;
   }
