@@ -28,6 +28,7 @@ const PartSchema = z.looseObject({
 const CandidateSchema = z.looseObject({
   content: z.looseObject({ role: z.string().optional(), parts: z.array(PartSchema).optional() }).optional(),
   finishReason: z.string().optional(),
+  finishMessage: z.string().optional(),
   index: z.number().optional(),
 });
 
@@ -86,6 +87,13 @@ export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.co
  * clients echo tool-call ids back verbatim, so the signature rides inside the id.
  */
 const SIGNATURE_SEPARATOR = '__thought__';
+
+/**
+ * The thoughtSignature for function calls Gemini did not produce (history from another provider):
+ * Gemini 3 then skips its validation instead of answering 400. Google's own gemini-cli sends this
+ * value for the same case (SYNTHETIC_THOUGHT_SIGNATURE, packages/core/src/utils/historyHardening.ts).
+ */
+export const FOREIGN_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
 
 // ---------------------------------------------------------------------------------------------
 // Request mapping
@@ -162,7 +170,11 @@ function encodeToolCallId(index: number, part: GeminiPart): string {
   return part.thoughtSignature ? `${base}${SIGNATURE_SEPARATOR}${part.thoughtSignature}` : base;
 }
 
-function functionCallPart(call: ToolCall, where: string, provider: string): OutPart {
+/**
+ * `needsSignature`: the first call of an assistant message, which Gemini 3 validates; a call without a
+ * signature of its own (it came from another provider) gets the documented bypass value.
+ */
+function functionCallPart(call: ToolCall, where: string, provider: string, needsSignature: boolean): OutPart {
   let args: unknown;
   try {
     args = JSON.parse(call.function.arguments || '{}');
@@ -170,7 +182,7 @@ function functionCallPart(call: ToolCall, where: string, provider: string): OutP
     args = undefined;
   }
   if (!isPlainObject(args)) throw badRequest(provider, `${where}.function.arguments must be a JSON object`);
-  const { signature } = decodeToolCallId(call.id);
+  const signature = decodeToolCallId(call.id).signature ?? (needsSignature ? FOREIGN_THOUGHT_SIGNATURE : undefined);
   return { functionCall: { name: call.function.name, args }, ...(signature ? { thoughtSignature: signature } : {}) };
 }
 
@@ -212,7 +224,7 @@ export function toGeminiContents(messages: ChatMessage[], provider: string): { c
       case 'assistant': {
         const calls = msg.tool_calls ?? [];
         calls.forEach((c) => toolNames.set(c.id, c.function.name));
-        const parts = [...textParts(contentText(msg.content)), ...calls.map((c, j) => functionCallPart(c, `${where}.tool_calls[${j}]`, provider))];
+        const parts = [...textParts(contentText(msg.content)), ...calls.map((c, j) => functionCallPart(c, `${where}.tool_calls[${j}]`, provider, j === 0))];
         appendTurn(contents, 'model', parts);
         break;
       }
@@ -398,6 +410,17 @@ const CONTENT_FILTER_REASONS: ReadonlySet<string> = new Set([
   'IMAGE_RECITATION',
 ]);
 
+/** Finishes where Gemini failed to produce a usable tool call: worth another try, never an empty success. */
+const FAILED_TOOL_CALL_REASONS: ReadonlySet<string> = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS']);
+
+/** Throws when the candidate finished with a failed tool call; finishMessage says what was wrong. */
+function checkFinish(candidate: GeminiCandidate, provider: string): void {
+  const reason = candidate.finishReason;
+  if (!reason || !FAILED_TOOL_CALL_REASONS.has(reason)) return;
+  const detail = candidate.finishMessage ? `: ${candidate.finishMessage}` : '';
+  throw new ProviderError({ kind: 'upstream_error', provider, upstreamCode: reason, message: `Gemini ended the answer with ${reason}${detail}` });
+}
+
 export function mapFinishReason(reason: string, hasToolCalls: boolean): FinishReason {
   if (reason === 'MAX_TOKENS') return 'length';
   if (CONTENT_FILTER_REASONS.has(reason)) return 'content_filter';
@@ -446,6 +469,7 @@ function firstCandidate(res: GeminiResponse, provider: string): GeminiCandidate 
 
 export function toChatResponse(res: GeminiResponse, fallbackModel: string, provider: string): ChatResponse {
   const candidate = firstCandidate(res, provider);
+  checkFinish(candidate, provider);
   const { text, toolCalls } = readParts(candidate.content?.parts ?? [], 0);
   const response: ChatResponse = {
     id: res.responseId ?? `chatcmpl-${randomUUID()}`,
@@ -512,6 +536,7 @@ export class GeminiStreamMapper {
     for (const call of toolCalls) {
       yield this.delta({ tool_calls: [{ index: this.toolCalls++, id: call.id, type: 'function', function: call.function }] });
     }
+    checkFinish(candidate, this.provider);
     if (candidate.finishReason && !this.finish) {
       this.finish = mapFinishReason(candidate.finishReason, this.toolCalls > 0);
       yield this.delta({}, this.finish);

@@ -1,4 +1,4 @@
-import { OPENAI_DIALECT, OpenAIAdapter, type OpenAIDialect } from './openai';
+import { mistralToolCallId, OPENAI_DIALECT, OpenAIAdapter, type OpenAIDialect } from './openai';
 
 /** An OpenAI-compatible API: where it lives, which env vars configure it, how it deviates. */
 export interface CompatiblePreset {
@@ -12,6 +12,7 @@ export interface CompatiblePreset {
   headers?: Record<string, string>;
 }
 
+/** Only OpenAI itself takes the `developer` role: the others get it as `system` (developerRole unset). */
 const COMMON_DIALECT: OpenAIDialect = { maxTokensField: 'max_tokens', streamUsage: true };
 
 export const COMPATIBLE_PRESETS: Record<string, CompatiblePreset> = {
@@ -25,21 +26,25 @@ export const COMPATIBLE_PRESETS: Record<string, CompatiblePreset> = {
     name: 'deepseek',
     defaultBaseUrl: 'https://api.deepseek.com/v1',
     apiKeyEnv: ['DEEPSEEK_API_KEY'],
-    // DeepSeek rejects OpenAI's newer fields it does not implement.
-    dialect: { ...COMMON_DIALECT, dropFields: ['metadata', 'parallel_tool_calls', 'seed', 'store'] },
+    // DeepSeek rejects OpenAI's newer fields it does not implement. In thinking mode it answers with
+    // message.reasoning_content and wants it back in history after tool calls (400 otherwise).
+    dialect: { ...COMMON_DIALECT, dropFields: ['metadata', 'parallel_tool_calls', 'seed', 'store'], reasoningContent: 'relay' },
   },
   mistral: {
     name: 'mistral',
     defaultBaseUrl: 'https://api.mistral.ai/v1',
     apiKeyEnv: ['MISTRAL_API_KEY'],
-    // Mistral validates strictly (422 on unknown fields), names the seed random_seed, says "any" for required,
-    // and always reports usage on the last chunk.
+    // Mistral validates strictly (422 on unknown fields, reasoning_content in history included), names the
+    // seed random_seed, says "any" for required, takes only 9-character tool-call ids, and always reports
+    // usage on the last chunk.
     dialect: {
       maxTokensField: 'max_tokens',
       streamUsage: false,
       renameFields: { seed: 'random_seed' },
       dropFields: ['user', 'metadata', 'store', 'stream_options', 'logit_bias', 'logprobs', 'top_logprobs'],
       toolChoiceRequired: 'any',
+      toolCallId: mistralToolCallId,
+      reasoningContent: 'drop',
     },
   },
   groq: {

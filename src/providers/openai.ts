@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import { ProviderError } from '../core/errors';
-import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails } from '../core/http';
+import { classifyStatus, joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails } from '../core/http';
 import {
   FunctionCallSchema,
   MessageAudioSchema,
@@ -9,6 +10,7 @@ import {
   ServiceTierSchema,
   UrlCitationSchema,
   type ChatChunk,
+  type ChatMessage,
   type ChatRequest,
   type ChatResponse,
   type FinishReason,
@@ -32,9 +34,24 @@ export interface OpenAIDialect {
   dropFields?: string[];
   /** The API's word for tool_choice "required" (Mistral says "any"). */
   toolChoiceRequired?: string;
+  /** Accepts the `developer` role; the others (Mistral, vLLM chat templates...) get it as `system`. */
+  developerRole?: boolean;
+  /** Rewrites tool-call ids on the way up, e.g. Mistral's 9-character ids; ids in answers are kept. */
+  toolCallId?: (id: string) => string;
+  /**
+   * `message.reasoning_content` (DeepSeek's chain of thought): 'relay' keeps it on answers and sends
+   * it back in history (DeepSeek requires it after tool calls); 'drop' removes it from history for APIs
+   * that reject unknown message fields; unset passes history through untouched.
+   */
+  reasoningContent?: 'relay' | 'drop';
 }
 
-export const OPENAI_DIALECT: OpenAIDialect = { maxTokensField: 'max_completion_tokens', streamUsage: true };
+export const OPENAI_DIALECT: OpenAIDialect = {
+  maxTokensField: 'max_completion_tokens',
+  streamUsage: true,
+  developerRole: true,
+  reasoningContent: 'drop',
+};
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
@@ -64,29 +81,92 @@ export function normalizeUsage(raw: unknown): Usage | undefined {
   const completion = tokenCount(raw.completion_tokens);
   const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: tokenCount(raw.total_tokens) || prompt + completion };
   const promptDetails = tokenDetails(raw.prompt_tokens_details, PROMPT_DETAILS);
-  if (promptDetails) usage.prompt_tokens_details = promptDetails;
+  // DeepSeek reports cache hits as prompt_cache_hit_tokens (its kv_cache guide), not OpenAI's cached_tokens.
+  if (promptDetails?.cached_tokens === undefined && typeof raw.prompt_cache_hit_tokens === 'number') {
+    usage.prompt_tokens_details = { ...promptDetails, cached_tokens: tokenCount(raw.prompt_cache_hit_tokens) };
+  } else if (promptDetails) usage.prompt_tokens_details = promptDetails;
   const completionDetails = tokenDetails(raw.completion_tokens_details, COMPLETION_DETAILS);
   if (completionDetails) usage.completion_tokens_details = completionDetails;
   return usage;
 }
 
-/** OpenAI-style error bodies: `{"error":{"message","type","param","code"}}` (some servers send a bare string). */
+/** Each field read on its own: one malformed field does not hide the others. */
+const ErrorObjectSchema = z.looseObject({
+  message: z.string().optional().catch(undefined),
+  code: z.union([z.string(), z.number()]).optional().catch(undefined),
+  type: z.string().optional().catch(undefined),
+  param: z.string().optional().catch(undefined),
+  metadata: z.looseObject({ reasons: z.array(z.unknown()).optional(), flagged_input: z.unknown().optional() }).optional().catch(undefined),
+});
+
+/** OpenRouter's 403 for input its moderation flagged: `error.metadata` says why. */
+function isModerationBlock(status: number, err: z.infer<typeof ErrorObjectSchema>): boolean {
+  return status === 403 && (err.metadata?.reasons !== undefined || err.metadata?.flagged_input !== undefined);
+}
+
+/**
+ * OpenAI-style error bodies: `{"error":{"message","type","param","code"}}` (some servers send a bare
+ * string; OpenRouter's code is the HTTP status as a number, with `metadata` on moderation blocks).
+ */
 export function readOpenAIError(status: number, body: unknown, raw: string): ErrorDetails {
-  const err = (body as { error?: unknown } | undefined)?.error;
-  if (typeof err === 'string') return { message: err };
-  const e = (err ?? body ?? {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
-  const message = typeof e.message === 'string' ? e.message : raw.slice(0, 300) || `HTTP ${status}`;
-  const code = typeof e.code === 'string' ? e.code : typeof e.type === 'string' ? e.type : undefined;
-  const param = typeof e.param === 'string' && e.param ? { param: e.param } : {};
+  const errField = (body as { error?: unknown } | undefined)?.error;
+  if (typeof errField === 'string') return { message: errField };
+  const parsed = ErrorObjectSchema.safeParse(errField ?? body ?? {});
+  const e = parsed.success ? parsed.data : {};
+  const message = e.message ?? (raw.slice(0, 300) || `HTTP ${status}`);
+  const code = typeof e.code === 'string' ? e.code : e.type;
+  const param = e.param ? { param: e.param } : {};
+  // 402 (OpenRouter: insufficient credits, DeepSeek: Insufficient Balance) will not clear by retrying.
+  if (status === 402) return { message: `the provider account is out of credit: ${message}`, code, kind: 'rate_limited', retryable: false };
+  if (isModerationBlock(status, e)) return { message, code, kind: 'content_filter' };
   if (code === 'context_length_exceeded' || code === 'string_above_max_length') return { message, code, kind: 'context_length_exceeded', ...param };
   if (code === 'insufficient_quota') return { message, code, kind: 'rate_limited', retryable: false };
   if (code === 'content_filter' || code === 'content_policy_violation') return { message, code, kind: 'content_filter', ...param };
   return { message, code, ...param };
 }
 
-/** An error object an upstream sent inside a 200 response or a stream. */
+/** The HTTP status an error object carries as its numeric code (OpenRouter), if any. */
+function statusOf(err: unknown): number | undefined {
+  const code = isObject(err) ? err.code : undefined;
+  return typeof code === 'number' && code >= 400 && code <= 599 ? code : undefined;
+}
+
+/** An error object an upstream sent inside a 200 response, a stream, or a choice (`choices[].error`). */
 function errorInBody(body: Record<string, unknown>, raw: string, provider: string): ProviderError {
-  return providerErrorFrom(readOpenAIError(200, body, raw), provider, 'upstream_error');
+  const status = statusOf(body.error);
+  const details = readOpenAIError(status ?? 200, body, raw);
+  return providerErrorFrom(details, provider, status ? classifyStatus(status, details.message) : 'upstream_error', status ? { status } : {});
+}
+
+/**
+ * A choice that ended in failure rather than an answer: finish_reason "error" (Mistral, OpenRouter,
+ * with `choices[].error` on OpenRouter) or DeepSeek's "insufficient_system_resource" (the answer was
+ * cut because DeepSeek ran out of capacity). Thrown, so a cut answer never looks complete.
+ */
+function choiceFailure(choice: unknown, provider: string): ProviderError | undefined {
+  if (!isObject(choice)) return undefined;
+  if (isObject(choice.error)) return errorInBody({ error: choice.error }, '', provider);
+  if (choice.finish_reason === 'error') {
+    return new ProviderError({ kind: 'upstream_error', provider, upstreamCode: 'error', message: 'upstream ended the answer with finish_reason "error"' });
+  }
+  if (choice.finish_reason === 'insufficient_system_resource') {
+    return new ProviderError({
+      kind: 'overloaded',
+      provider,
+      upstreamCode: 'insufficient_system_resource',
+      message: 'upstream cut the answer short: not enough inference capacity (finish_reason "insufficient_system_resource")',
+    });
+  }
+  return undefined;
+}
+
+/** Throws the first failed choice of a response or chunk. */
+function throwChoiceFailure(raw: Record<string, unknown>, provider: string): void {
+  if (!Array.isArray(raw.choices)) return;
+  for (const choice of raw.choices) {
+    const failure = choiceFailure(choice, provider);
+    if (failure) throw failure;
+  }
 }
 
 function normalizeToolCalls(raw: unknown): ChatResponse['choices'][number]['message']['tool_calls'] {
@@ -119,11 +199,13 @@ const ResponseServiceTierSchema = ServiceTierSchema.nullable();
 const ResponseMetadataSchema = MetadataSchema.nullable();
 const AudioSchema = MessageAudioSchema.nullable();
 
-type ResponseMessage = ChatResponse['choices'][number]['message'];
+/** DeepSeek's documented extension: the chain of thought beside `content`. */
+type ResponseMessage = ChatResponse['choices'][number]['message'] & { reasoning_content?: string };
 
 /** The documented message fields beyond content and tool calls, when the upstream sent them. */
-function messageExtras(msg: Record<string, unknown>): Partial<ResponseMessage> {
+function messageExtras(msg: Record<string, unknown>, dialect: OpenAIDialect): Partial<ResponseMessage> {
   const extras: Partial<ResponseMessage> = {};
+  if (dialect.reasoningContent === 'relay' && typeof msg.reasoning_content === 'string') extras.reasoning_content = msg.reasoning_content;
   const annotations = documented(AnnotationsSchema, msg.annotations);
   if (annotations) extras.annotations = annotations;
   const audio = documented(AudioSchema, msg.audio);
@@ -144,7 +226,7 @@ function responseExtras(raw: Record<string, unknown>): Partial<ChatResponse> {
   return extras;
 }
 
-export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: string): ChatResponse {
+export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: string, dialect: OpenAIDialect = OPENAI_DIALECT): ChatResponse {
   const choices = Array.isArray(raw.choices) ? raw.choices : [];
   const response: ChatResponse = {
     id: typeof raw.id === 'string' ? raw.id : `chatcmpl-${Date.now().toString(36)}`,
@@ -161,7 +243,7 @@ export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: s
           content: typeof msg.content === 'string' ? msg.content : null,
           refusal: typeof msg.refusal === 'string' ? msg.refusal : null,
           ...(toolCalls ? { tool_calls: toolCalls } : {}),
-          ...messageExtras(msg),
+          ...messageExtras(msg, dialect),
         },
         finish_reason: toolCalls && c.finish_reason === 'stop' ? 'tool_calls' : normalizeFinishReason(c.finish_reason),
         logprobs: logprobsOf(c.logprobs),
@@ -200,7 +282,7 @@ export function isCanonicalChunk(raw: Record<string, unknown>): boolean {
   return Array.isArray(choices) && choices.length > 0 && choices.every(isCanonicalChoice);
 }
 
-export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: string): ChatChunk {
+export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: string, dialect: OpenAIDialect = OPENAI_DIALECT): ChatChunk {
   const choices = Array.isArray(raw.choices) ? raw.choices : [];
   const chunk: ChatChunk = {
     id: typeof raw.id === 'string' ? raw.id : 'chatcmpl-stream',
@@ -214,6 +296,9 @@ export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: stri
       if (typeof d.content === 'string') delta.content = d.content;
       if (typeof d.refusal === 'string') delta.refusal = d.refusal;
       if (Array.isArray(d.tool_calls)) delta.tool_calls = d.tool_calls as ChatChunk['choices'][number]['delta']['tool_calls'];
+      if (dialect.reasoningContent === 'relay' && typeof d.reasoning_content === 'string') {
+        (delta as { reasoning_content?: string }).reasoning_content = d.reasoning_content;
+      }
       return {
         index: typeof c.index === 'number' ? c.index : i,
         delta,
@@ -231,8 +316,44 @@ export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: stri
   return chunk;
 }
 
+const MISTRAL_TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Mistral rejects tool-call ids that are not exactly 9 letters or digits; ids from other providers
+ * (call_…, toolu_…) become a hash of themselves, so a call and its tool message still match.
+ */
+export function mistralToolCallId(id: string): string {
+  if (MISTRAL_TOOL_CALL_ID.test(id)) return id;
+  const digest = createHash('sha256').update(id).digest();
+  let out = '';
+  for (let i = 0; i < 9; i++) out += ID_ALPHABET[digest[i]! % ID_ALPHABET.length];
+  return out;
+}
+
+type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
+
+function dialectAssistant(msg: AssistantMessage, dialect: OpenAIDialect): AssistantMessage {
+  const toolCallId = dialect.toolCallId;
+  let out = msg;
+  if (toolCallId && msg.tool_calls) out = { ...out, tool_calls: msg.tool_calls.map((tc) => ({ ...tc, id: toolCallId(tc.id) })) };
+  if (dialect.reasoningContent === 'drop' && 'reasoning_content' in out) {
+    const { reasoning_content: _dropped, ...rest } = out;
+    out = rest as AssistantMessage;
+  }
+  return out;
+}
+
+/** Messages as the dialect accepts them: roles, tool-call ids and reasoning history. */
+function dialectMessage(msg: ChatMessage, dialect: OpenAIDialect): ChatMessage {
+  if (msg.role === 'developer' && !dialect.developerRole) return { ...msg, role: 'system' };
+  if (msg.role === 'assistant') return dialectAssistant(msg, dialect);
+  if (msg.role === 'tool' && dialect.toolCallId) return { ...msg, tool_call_id: dialect.toolCallId(msg.tool_call_id) };
+  return msg;
+}
+
 function applyDialect(req: ChatRequest, dialect: OpenAIDialect): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...req };
+  const body: Record<string, unknown> = { ...req, messages: req.messages.map((m) => dialectMessage(m, dialect)) };
   const limit = req.max_completion_tokens ?? req.max_tokens;
   delete body.max_completion_tokens;
   delete body.max_tokens;
@@ -271,7 +392,8 @@ export class OpenAIAdapter implements ProviderAdapter {
     });
     const raw = (await call.json()) as Record<string, unknown>;
     if (raw.error) throw errorInBody(raw, '', this.name);
-    return normalizeResponse(raw, req.model);
+    throwChoiceFailure(raw, this.name);
+    return normalizeResponse(raw, req.model, this.dialect);
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
@@ -295,7 +417,8 @@ export class OpenAIAdapter implements ProviderAdapter {
         }
         const data = parseEventJson(event.data, this.name);
         if (data.error) throw errorInBody(data, event.data, this.name);
-        yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model);
+        throwChoiceFailure(data, this.name);
+        yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model, this.dialect);
       }
     } finally {
       call.cancel();

@@ -128,7 +128,8 @@ describe('Gemini adapter: request mapping', () => {
           role: 'model',
           parts: [
             { text: 'Let me check.' },
-            { functionCall: { name: 'get_weather', args: { city: 'Paris' } } },
+            // Not Gemini's own calls: the first carries the documented bypass signature.
+            { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'skip_thought_signature_validator' },
             { functionCall: { name: 'get_weather', args: { city: 'Rome' } } },
           ],
         },
@@ -219,6 +220,39 @@ describe('Gemini adapter: request mapping', () => {
       role: 'model',
       parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: signature }],
     });
+  });
+
+  it('sends the documented bypass signature on the first call of a turn that carries none (history from another provider)', async () => {
+    const seen = captureGenerate('gemini/generate-text.json', '/v1beta/models/gemini-3-pro-preview:generateContent');
+    const fromGemini = { id: 'call_0__thought__CiQBVKhc7nQ1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } };
+    await adapter.complete(
+      {
+        model: 'gemini-3-pro-preview',
+        messages: [
+          { role: 'user', content: 'Weather in Paris and Rome?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_Zx8kQe1XyAbC2dEf', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+              { id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_Zx8kQe1XyAbC2dEf', content: '{"temp_c":18}' },
+          { role: 'tool', tool_call_id: 'toolu_01A09q90qw90lq917835lq9', content: '{"temp_c":21}' },
+          { role: 'assistant', content: null, tool_calls: [fromGemini] },
+          { role: 'tool', tool_call_id: fromGemini.id, content: '{"temp_c":4}' },
+        ],
+      },
+      ctx,
+    );
+    const contents = seen.body?.contents as Array<{ role: string; parts: Array<Record<string, unknown>> }>;
+    // Only the first call of a step carries a signature (parallel calls); Gemini's own one is kept.
+    expect(contents[1]!.parts).toEqual([
+      { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'skip_thought_signature_validator' },
+      { functionCall: { name: 'get_weather', args: { city: 'Rome' } } },
+    ]);
+    expect(contents[3]!.parts).toEqual([{ functionCall: { name: 'get_weather', args: { city: 'Oslo' } }, thoughtSignature: 'CiQBVKhc7nQ1' }]);
   });
 
   it('rejects a tool message that answers no earlier tool call, without calling upstream', async () => {
@@ -344,6 +378,20 @@ describe('Gemini adapter: responses', () => {
     expect(res.choices[0]!.finish_reason).toBe('length');
   });
 
+  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS'])('throws a retryable upstream_error for %s instead of an empty answer', async (reason) => {
+    const body = {
+      candidates: [{ content: { role: 'model', parts: [] }, finishReason: reason, finishMessage: 'Malformed function call: print(default_api.get_weather(city=))', index: 0 }],
+      usageMetadata: { promptTokenCount: 58, totalTokenCount: 58 },
+      modelVersion: 'gemini-2.5-flash',
+      responseId: 'x1yQaPbCHLaIqtsPv5mJ8Ao',
+    };
+    nock(BASE).post(GENERATE).reply(200, body);
+    const err = await adapter.complete({ ...hello, tools: [WEATHER_TOOL] }, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ kind: 'upstream_error', retryable: true, upstreamCode: reason, provider: 'gemini' });
+    expect((err as ProviderError).message).toContain('print(default_api.get_weather(city=))');
+  });
+
   it('rejects a 200 body that is not a GenerateContentResponse', async () => {
     nock(BASE).post(GENERATE).reply(200, { candidates: 'nope' });
     await expect(adapter.complete(hello, ctx)).rejects.toMatchObject({ kind: 'upstream_error', message: 'upstream sent an unexpected response shape' });
@@ -388,6 +436,20 @@ describe('Gemini adapter: streaming', () => {
     expect(deltas).toEqual([{ index: 0, id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
     expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 58, completion_tokens: 6, total_tokens: 64 });
+  });
+
+  it('fails a stream that finishes with MALFORMED_FUNCTION_CALL, after the text it delivered', async () => {
+    const event = (res: unknown) => `data: ${JSON.stringify(res)}\r\n\r\n`;
+    const text = { candidates: [{ content: { role: 'model', parts: [{ text: 'Let me check.' }] }, index: 0 }], modelVersion: 'gemini-2.5-flash', responseId: 'r1' };
+    const malformed = { candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call: get_weather(', index: 0 }], modelVersion: 'gemini-2.5-flash', responseId: 'r1' };
+    nock(BASE).post(STREAM).query({ alt: 'sse' }).reply(200, event(text) + event(malformed), SSE_HEADERS);
+    const seen: ChatChunk[] = [];
+    const err = await (async () => {
+      for await (const c of adapter.stream({ ...hello, tools: [WEATHER_TOOL] }, ctx)) seen.push(c);
+    })().catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'upstream_error', retryable: true, upstreamCode: 'MALFORMED_FUNCTION_CALL', message: expect.stringContaining('get_weather(') });
+    expect(textOf(seen)).toBe('Let me check.');
+    expect(seen.some((c) => c.choices[0]?.finish_reason)).toBe(false);
   });
 
   it('fails a stream that ends without a finishReason', async () => {
