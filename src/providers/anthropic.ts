@@ -132,7 +132,8 @@ function kindOfErrorType(type: string | undefined, message: string): Pick<ErrorD
     case 'permission_error':
       return { kind: 'auth' };
     case 'billing_error':
-      return { kind: 'auth', retryable: false };
+      // Out of credit, as OpenRouter's and DeepSeek's 402: a quota the caller cannot retry past.
+      return { kind: 'rate_limited', retryable: false };
     case 'invalid_request_error':
     case 'request_too_large':
       return { kind: PROMPT_TOO_LONG_RE.test(message) ? 'context_length_exceeded' : 'bad_request' };
@@ -152,6 +153,7 @@ export function readAnthropicError(status: number, body: unknown, raw: string): 
   const parsed = WireErrorSchema.safeParse(body);
   const type = parsed.success ? parsed.data.error.type : undefined;
   const message = (parsed.success ? parsed.data.error.message : undefined) ?? (raw.slice(0, 300) || `HTTP ${status}`);
+  if (status === 402) return { message: `the provider account is out of credit: ${message}`, code: type ?? 'billing_error', kind: 'rate_limited', retryable: false };
   return { message, code: type, ...kindOfErrorType(type, message) };
 }
 

@@ -472,16 +472,17 @@ describe('Anthropic adapter: errors', () => {
     }
   });
 
-  it('maps a billing_error to a non-retryable auth error', async () => {
+  it('maps a billing_error (402, out of credit) to a non-retryable quota error, as the OpenAI family does', async () => {
     nock(BASE)
       .post('/v1/messages')
       .reply(402, { type: 'error', error: { type: 'billing_error', message: 'Your credit balance is too low to access the Anthropic API.' } });
-    await expect(adapter.complete(hello, ctx)).rejects.toMatchObject({ kind: 'auth', status: 402, retryable: false });
+    await expect(adapter.complete(hello, ctx)).rejects.toMatchObject({ kind: 'rate_limited', status: 402, retryable: false, message: expect.stringContaining('out of credit') });
+    nock(BASE).post('/v1/messages').reply(402, 'Payment Required');
+    await expect(adapter.complete(hello, ctx)).rejects.toMatchObject({ kind: 'rate_limited', retryable: false });
   });
 
   it.each([
     [403, 'permission_error', 'Your API key does not have permission to use the specified resource.', 'auth', undefined],
-    [402, 'billing_error', 'Your credit balance is too low.', 'auth', false],
     [504, 'timeout_error', 'Request timed out', 'timeout', undefined],
     [404, 'not_found_error', 'model: claude-nope', 'bad_request', undefined],
     [413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.', 'bad_request', undefined],
