@@ -1,4 +1,5 @@
 import type { CircuitTransition } from '../../src/core/routing/health';
+import { collect } from '../helpers/fixtures';
 import { hello, model } from './helpers/fakes';
 import { simulate } from './helpers/setup';
 
@@ -47,6 +48,17 @@ describe('latency-aware routing', () => {
     expect(await route()).toBe('b/m');
     await clock.advance(61_000);
     expect([await route(), await route(), await route()]).toEqual(['a/m', 'b/m', 'b/m']);
+  });
+});
+
+describe('live latency and output size', () => {
+  it('answers and streams teach the plan how long their output took, so a longer request is expected to take longer', async () => {
+    const { sy, a, run } = simulate({ models });
+    a.always({ kind: 'ok', latencyMs: 400 });
+    await run(sy.chat({ ...hello, model: 'a/m' }));
+    await run(collect((await run(sy.stream({ ...hello, model: 'a/m' }))).chunks));
+    const expected = (maxTokens: number) => sy.plan({ ...hello, model: 'a/m', max_tokens: maxTokens }).candidates[0]!.expectedLatencyMs;
+    expect(expected(4_000)).toBeGreaterThan(2 * expected(20));
   });
 });
 

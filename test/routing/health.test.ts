@@ -68,6 +68,13 @@ describe('circuit breaker', () => {
     expect(health.state(KEY)).toBe('half_open');
   });
 
+  it('keeps the output size of the measured calls, so plans can scale their time', () => {
+    const { health } = setup();
+    health.record(KEY, { ok: true, ttftMs: 100, totalMs: 1000, outputTokens: 100 });
+    health.record(KEY, { ok: true, ttftMs: 100, totalMs: 2000, outputTokens: 200 });
+    expect(health.latency(KEY)?.outputTokens).toBeCloseTo(130, 6);
+  });
+
   it('learns no total latency from a first token alone (a stream its caller left early)', () => {
     const { health } = setup();
     health.record(KEY, { ok: true, ttftMs: 40 });

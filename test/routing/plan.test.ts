@@ -132,6 +132,21 @@ describe('plan: prefer', () => {
     expect(p.candidates.find((c) => c.key === 'cheap/small')?.expectedLatencyMs).toBe(20_000);
   });
 
+  it("scales measured latency to the request's output by the prior's shape: short answers measured say little about long ones", () => {
+    const health = new FakeHealth();
+    // big/large (prior: 1.5 s to the first token, 50 tokens/s) was measured at 1.5 s on 50-token answers.
+    health.latencies.set('big/large', { ttftMs: 500, totalMs: 1500, outputTokens: 50 });
+    const short = plan(req({ model: 'auto:latency', max_tokens: 50 }), catalog, health, DEFAULT_CONFIG);
+    expect(short.candidates.find((c) => c.key === 'big/large')?.expectedLatencyMs).toBe(1500);
+    const long = plan(req({ model: 'auto:latency', max_tokens: 4000 }), catalog, health, DEFAULT_CONFIG);
+    // (1.5 s + 4000 / 50 s) / (1.5 s + 50 / 50 s) = 81.5 / 2.5 times the measured 1.5 s.
+    expect(long.candidates.find((c) => c.key === 'big/large')?.expectedLatencyMs).toBe(Math.round((1500 * 81_500) / 2_500));
+    expect(keys(long)[0]).not.toBe('big/large');
+    // Caps judge the same estimate.
+    const capped = plan(req({ model: 'big/large', max_tokens: 4000, routing: { max_latency_ms: 2000 } }), catalog, health, DEFAULT_CONFIG);
+    expect(capped.candidates).toHaveLength(0);
+  });
+
   it('a high error rate pushes a fast model back for latency', () => {
     const health = new FakeHealth();
     health.errors.set('cheap/small', 0.9);

@@ -33,7 +33,7 @@ export interface CallState {
 }
 
 export type AttemptFailure = { error: ProviderError } | { aborted: string };
-export type AttemptResult = { ok: true } | AttemptFailure;
+export type AttemptResult = { ok: true; outputTokens?: number } | AttemptFailure;
 
 /** Thrown to the caller when its own signal aborted the call. */
 export function callerAbortedError(): GatewayError {
@@ -164,7 +164,7 @@ export class AttemptHandle {
       if (this.ttftMs !== undefined) this.call.health.record(this.model.key, { ok: true, ttftMs: this.ttftMs });
       else this.call.health.release(this.model.key);
     } else {
-      this.call.health.record(this.model.key, { ok: true, ttftMs: this.ttftMs, totalMs: latencyMs });
+      this.call.health.record(this.model.key, { ok: true, ttftMs: this.ttftMs, totalMs: latencyMs, outputTokens: result.outputTokens });
     }
     this.finished = attempt;
     this.dispose(result);

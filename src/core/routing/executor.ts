@@ -187,6 +187,6 @@ export async function executeComplete(engine: Engine, call: CallState, request: 
     const response = await handle.runtime.adapter.complete(upstreamRequest(request, handle.model), handle.context());
     return assertAnswered(response, handle.model.provider);
   });
-  opened.handle.finish({ ok: true });
+  opened.handle.finish({ ok: true, outputTokens: opened.value.usage?.completion_tokens });
   return opened;
 }

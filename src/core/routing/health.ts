@@ -8,7 +8,7 @@ type CircuitConfig = RoutingConfig['circuit'];
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
 /** What one finished call tells the health tracker. */
-export type HealthSample = { ok: true; ttftMs?: number; totalMs?: number } | { ok: false; kind: ErrorKind; retryAfterMs?: number };
+export type HealthSample = { ok: true; ttftMs?: number; totalMs?: number; outputTokens?: number } | { ok: false; kind: ErrorKind; retryAfterMs?: number };
 
 /**
  * Failures that say the model (or its provider) is unwell: rate limits, overload, timeouts, 5xx and
@@ -55,6 +55,8 @@ class ModelHealth {
   probeStartedAt?: number;
   ttft?: number;
   total?: number;
+  /** Output tokens of the calls `total` measured (EWMA), when they reported usage. */
+  output?: number;
   lastSampleAt = -Infinity;
   buckets: Bucket[] = [];
 }
@@ -93,7 +95,9 @@ export class HealthTracker implements HealthView {
   latency(key: string): LatencyEstimate | undefined {
     const h = this.models.get(key);
     if (!h || h.total === undefined || this.clock.now() - h.lastSampleAt > this.config.window_ms) return undefined;
-    return { ttftMs: h.ttft ?? h.total, totalMs: h.total };
+    const estimate: LatencyEstimate = { ttftMs: h.ttft ?? h.total, totalMs: h.total };
+    if (h.output !== undefined) estimate.outputTokens = h.output;
+    return estimate;
   }
 
   errorRate(key: string): number {
@@ -220,16 +224,18 @@ export class HealthTracker implements HealthView {
     this.onTransition?.({ key, from, to, at: this.clock.now(), reason });
   }
 
-  private recordLatency(h: ModelHealth, sample: { ttftMs?: number; totalMs?: number }, now: number): void {
+  private recordLatency(h: ModelHealth, sample: { ttftMs?: number; totalMs?: number; outputTokens?: number }, now: number): void {
     if (sample.totalMs === undefined && sample.ttftMs === undefined) return;
     if (now - h.lastSampleAt > this.config.window_ms) {
       // Stale measurements are forgotten rather than averaged with fresh ones.
       h.ttft = undefined;
       h.total = undefined;
+      h.output = undefined;
     }
     if (sample.ttftMs !== undefined) h.ttft = ewma(h.ttft, sample.ttftMs);
     // A first token alone (a stream its caller left early) says nothing about the whole answer's time.
     if (sample.totalMs !== undefined) h.total = ewma(h.total, sample.totalMs);
+    if (sample.totalMs !== undefined && sample.outputTokens !== undefined) h.output = ewma(h.output, sample.outputTokens);
     h.lastSampleAt = now;
   }
 

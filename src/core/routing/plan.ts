@@ -5,7 +5,7 @@ import { UNKNOWN_MODEL_REASON, badAutoReason, parseModel, type ParsedModel } fro
 import { compileRules, matchRule, type RuleMatch } from './rules';
 import { evaluated, rank, type Evaluated } from './score';
 import { estimateTokens, expectedOutputTokens, promptTokensFor, requestedOutputTokens, type TokenEstimate } from './tokens';
-import type { Capability, Catalog, CatalogModel, ExcludedCandidate, HealthView, Plan, PlannedCandidate, PlanOptions, Prefer, RoutedChatRequest } from './types';
+import type { Capability, Catalog, CatalogModel, ExcludedCandidate, HealthView, LatencyEstimate, Plan, PlannedCandidate, PlanOptions, Prefer, RoutedChatRequest } from './types';
 
 /**
  * The routing decision as a pure function: which models may answer a request, in which order, and why.
@@ -111,6 +111,23 @@ function exclusionReason(ctx: PlanContext, model: CatalogModel, promptTokens: nu
   return undefined;
 }
 
+/** Time for `outputTokens` by the model's priors: first token, then its tokens per second. */
+function priorLatencyMs(model: CatalogModel, outputTokens: number): number {
+  const prior = model.latency_prior;
+  return prior.ttft_ms + (outputTokens / prior.tokens_per_second) * 1000;
+}
+
+/**
+ * Expected time of a call producing `outputTokens`. Measured calls (EWMA) had their own output
+ * size, so their time is scaled by the prior's shape to this request's output: a model measured
+ * on short answers is not taken for fast on a long one.
+ */
+function expectedLatencyMs(model: CatalogModel, outputTokens: number, live: LatencyEstimate | undefined): number {
+  if (!live) return priorLatencyMs(model, outputTokens);
+  if (live.outputTokens === undefined) return live.totalMs;
+  return live.totalMs * (priorLatencyMs(model, outputTokens) / priorLatencyMs(model, live.outputTokens));
+}
+
 function consider(ctx: PlanContext, model: CatalogModel, group: number): void {
   if (ctx.seen) {
     if (ctx.seen.has(model.key)) return;
@@ -123,9 +140,7 @@ function consider(ctx: PlanContext, model: CatalogModel, group: number): void {
   const promptTokens = promptTokensFor(ctx.tokens, model);
   const output = expectedOutputTokens(ctx.expectedOutput, model);
   const cost = priceTokens(model.pricing, promptTokens, output);
-  const live = ctx.health.latency(model.key);
-  const prior = model.latency_prior;
-  const latency = live ? live.totalMs : prior.ttft_ms + (output / prior.tokens_per_second) * 1000;
+  const latency = expectedLatencyMs(model, output, ctx.health.latency(model.key));
   const reason = exclusionReason(ctx, model, promptTokens, cost, latency);
   if (reason) {
     ctx.excluded.push({ key: model.key, reason });

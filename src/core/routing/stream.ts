@@ -113,8 +113,8 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
   const settle = (result: AttemptResult, answer?: ChatResponse) => {
     if (settled) return;
     settled = true;
-    handle.finish(result);
     const reported = assembler.usage;
+    handle.finish('ok' in result ? { ok: true, outputTokens: reported?.completion_tokens } : result);
     const usage = reported ?? estimatedUsage(request, handle.model, assembler);
     const s = buildStory({ requestedModel: request.model, plan, call, model: handle.model, usage, usageEstimated: !reported, ttftMs });
     hooks.onDone(s, answer);

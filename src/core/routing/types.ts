@@ -176,6 +176,8 @@ export interface RoutedStream {
 export interface LatencyEstimate {
   ttftMs: number;
   totalMs: number;
+  /** Output tokens of the measured calls, when known: plans scale totalMs to a request's own output. */
+  outputTokens?: number;
 }
 
 /** What plan() may read about health: a pure view, so plans stay deterministic in tests. */
