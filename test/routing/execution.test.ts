@@ -138,6 +138,15 @@ describe('non-retryable errors', () => {
     expect(b.calls).toHaveLength(0);
   });
 
+  it('a 404 (a model that provider does not serve) falls back to the next model, without retrying', async () => {
+    const { sy, a, b, run, req } = simulate();
+    a.always({ kind: 'error', error: { kind: 'bad_request', status: 404, message: 'The model `m` does not exist' } });
+    const res = await run(sy.chat(req()));
+    expect(res.story.model).toBe('b/m');
+    expect([a.calls.length, b.calls.length]).toEqual([1, 1]);
+    expect(res.story.attempts.map((x) => `${x.key} ${x.outcome}`)).toEqual(['a/m bad_request', 'b/m ok']);
+  });
+
   it('context_length_exceeded: falls back only to a model with a larger context window', async () => {
     const models = [model('a/small', { context_window: 8_000 }), model('b/same', { context_window: 8_000 }), model('c/large', { context_window: 128_000 })];
     const { sy, a, b, c, run, req } = simulate({ models });

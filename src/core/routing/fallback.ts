@@ -31,6 +31,8 @@ export interface FailureContext {
 export function decide(err: ProviderError, f: FailureContext, config: RoutingConfig, random: Random): Decision {
   switch (err.kind) {
     case 'bad_request':
+      // A 404 is about the upstream (a model it does not serve, a wrong path), not the request: the next model may answer.
+      if (err.status === 404) return { action: 'next', exclusion: { reason: `${f.model.provider} answered 404 for ${f.model.key}`, excludes: (m) => m.key === f.model.key } };
       return { action: 'stop' };
     case 'auth':
       return {
