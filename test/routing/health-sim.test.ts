@@ -92,6 +92,17 @@ describe('circuit breaker in routing', () => {
     expect(sy.health().find((h) => h.key === 'a/m')?.state).toBe('closed');
   });
 
+  it('a failure that opens the circuit moves on at once: no backoff wait, no extra "not tried" attempt', async () => {
+    const retrying = { routing: { retries_per_model: 2, backoff_base_ms: 1_000, circuit: { consecutive_failures: 1, cooldown_ms: 10_000 } } };
+    const { sy, a, b, clock, run, req } = simulate({ config: retrying });
+    a.always(failing);
+    const t0 = clock.now();
+    const { story } = await run(sy.chat(req()));
+    expect(story.attempts.map((x) => `${x.key} ${x.outcome}`)).toEqual(['a/m overloaded', 'b/m ok']);
+    expect(clock.now() - t0).toBeLessThan(1_000);
+    expect([a.calls.length, b.calls.length]).toEqual([1, 1]);
+  });
+
   it('a failed probe re-opens the circuit for another cooldown', async () => {
     const { sy, a, clock, run, req } = simulate({ config });
     a.always(failing);

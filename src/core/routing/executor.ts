@@ -130,6 +130,8 @@ class CandidateRunner<T> {
           if (decision.exclusion) this.exclusions.push(decision.exclusion);
           return undefined;
         }
+        // This failure opened the model's circuit: no point waiting to be refused; the failure is the story.
+        if (health.isOpen(model.key)) return undefined;
         await clock.sleep(decision.delayMs, this.call.callerSignal).catch(() => {
           throw callerAbortedError();
         });
