@@ -27,7 +27,24 @@ describe('redactPii', () => {
     ['+4915112345678', '[PHONE]'],
     ['number 5551234567', 'number [PHONE]'],
     ['local 555-1234', 'local [PHONE]'],
+    ['móvil 612 345 678', 'móvil [PHONE]'],
+    ['555-123-4567x12 or +1-555-123-4567 ext. 89', '[PHONE] or [PHONE]'],
+    ['call5551234567 now', 'call[PHONE] now'],
   ])('redacts phone numbers: %s', (input, output) => expect(redactPii(input)).toBe(output));
+
+  it.each([
+    ['card-4111111111111111', 'card-[CARD]'],
+    ['4111.1111.1111.1111', '[CARD]'],
+    ['4111  1111  1111  1111', '[CARD]'],
+  ])('redacts card numbers written with dots, double spaces or after a hyphen: %s', (input, output) => expect(redactPii(input)).toBe(output));
+
+  it.each([
+    'due 22.11.2026 or 11-22-2026, at 2026-11-22 10:30:00',
+    'orders ORD-2026-123456 and INV-2026-000123',
+    'price 1 299 000 EUR, or 1.234.567,89 €, or $ 1 299 000',
+    'server 192.168.100.200',
+    'ISBN 978-3-16-148410-0',
+  ])('leaves dates, times, ids, amounts and addresses alone: %s', (input) => expect(redactPii(input)).toBe(input));
 
   it.each([
     'on 2026-11-22 at 10:30',

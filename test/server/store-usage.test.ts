@@ -145,6 +145,19 @@ describe('usage store: prompts and PII', () => {
   });
 });
 
+describe('usage store: cost precision', () => {
+  it('sums sub-micro-dollar costs without rounding them to $0 (prices are kept to a billionth)', async () => {
+    const store = openStore(':memory:', { clock: () => NOON });
+    try {
+      for (let i = 0; i < 3; i++) store.usage.record(usageRow({ cost_usd: 1.5e-7 }));
+      await store.usage.flush();
+      expect(store.usage.aggregate({ group_by: 'model' })[0]?.cost_usd).toBeCloseTo(4.5e-7, 12);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('usage store: aggregates', () => {
   let store: Store;
   let keyA: string;
@@ -315,7 +328,7 @@ describe('usage store: spend totals for budgets', () => {
     const store = openStore(':memory:', { clock: clock.now });
     const { record } = store.keys.create({ name: 'a', daily_budget_usd: 5 });
     store.usage.addSpend(record.id, 1.234567891, NOON);
-    expect(store.keys.list()[0]).toMatchObject({ spend_today_usd: 1.234568, spend_month_usd: 1.234568 });
+    expect(store.keys.list()[0]).toMatchObject({ spend_today_usd: 1.234567891, spend_month_usd: 1.234567891 });
     await store.close();
   });
 });

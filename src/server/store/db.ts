@@ -3,7 +3,8 @@
  * Exports: `openDatabase(path)`, `SCHEMA_VERSION`.
  *
  * WAL mode lets the CLI (keys, usage) read and write while the server runs; `synchronous=NORMAL`
- * is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
+ * keeps what was committed across a process crash (only an OS crash can lose the last commits).
+ * Usage rows still buffered for their batch (up to flushIntervalMs) are lost in a crash.
  */
 import { randomBytes } from 'node:crypto';
 import { openMigratedDatabase, type Db, type Migrations } from '../sqlite';

@@ -15,6 +15,7 @@ import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { GatewayError } from '../../core/errors';
+import { roundUsd } from '../../core/routing/cost';
 import type { Clock } from './time';
 
 export const KEY_PREFIX = 'sk-sy-';
@@ -211,7 +212,3 @@ export function toInfo(record: KeyRecord, spend: { today: number; month: number 
   };
 }
 
-/** Rounds to a millionth of a dollar, enough for per-token prices and free of float noise. */
-export function roundUsd(usd: number): number {
-  return Math.round(usd * 1e6) / 1e6;
-}

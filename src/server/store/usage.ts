@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { GatewayError } from '../../core/errors';
 import { ObjectMark } from '../../core/marks';
 import type { RouteStory } from '../../core/routing/types';
-import { roundUsd } from './keys';
+import { roundUsd } from '../../core/routing/cost';
 import { redactPii } from './pii';
 import { dayStart, monthStart, type Clock } from './time';
 
