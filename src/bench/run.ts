@@ -16,7 +16,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { startMockUpstream } from './mock-upstream';
 
 type Role = 'upstream' | 'proxy' | 'gateway';
@@ -31,12 +30,21 @@ const BODY = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content:
 const STREAM_BODY = JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], max_tokens: 64 });
 const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer bench-not-a-key' };
 
+/**
+ * undici for the proxy and the load client, required where they run: the gateway's process runs
+ * this file too and must not carry modules it does not use (its RSS is measured).
+ */
+function undici(): typeof import('undici') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('undici') as typeof import('undici');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Children
 
 /** The baseline: forwards the request to the upstream and pipes the answer back, nothing else. */
 async function runProxy(upstream: string): Promise<Ready> {
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  const dispatcher = new (undici().Agent)({ keepAliveTimeout: 30_000, connections: 256 });
   const server = createServer(async (req, res) => {
     try {
       const parts: Buffer[] = [];
@@ -224,6 +232,7 @@ interface Precise {
 
 /** Closed loop with hrtime: `concurrency` callers, each sending its next request when the last ended. */
 async function precise(url: string, concurrency: number, seconds: number, stream: boolean): Promise<Precise> {
+  const { Agent, request } = undici();
   const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
   const total: number[] = [];
   const ttfb: number[] = [];

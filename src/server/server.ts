@@ -10,7 +10,7 @@ import { createLogger, type Logger } from './log';
 import { Metrics } from './metrics';
 import { openStore, resolveStorePath, type Store } from './store';
 import { buildSwitchyard, circuitStates, type BuildOptions, type BuiltSwitchyard } from './switchyard-factory';
-import { createWebhooks, type Webhooks, type WithSwitchyard } from '../webhooks';
+import type { Webhooks, WithSwitchyard } from '../webhooks';
 
 type Env = Record<string, string | undefined>;
 
@@ -213,6 +213,9 @@ async function drainAndClose(running: RunningServer, app: App, logger: Logger, t
 function startWebhooks(config: ServerConfig, holder: SwitchyardHolder, logger: Logger, env: Env, queuePath?: string): Webhooks | undefined {
   if (Object.keys(config.flows).length === 0) return undefined;
   const withSwitchyard: WithSwitchyard = (fn) => holder.use(fn);
+  // Loaded only when flows exist: a gateway without them does not carry their modules (RSS).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createWebhooks } = require('../webhooks') as typeof import('../webhooks');
   return createWebhooks({ flows: config.flows, settings: config.webhooks, withSwitchyard, logger, env, queuePath });
 }
 

@@ -10,6 +10,7 @@
 import type { Router } from 'express';
 import { mathRandom, type Random } from '../core/clock';
 import { redactSecrets } from '../core/errors';
+import type { Agent } from 'undici';
 import { createCallbackAgent, type Resolver } from './clients/egress';
 import type { FetchLike } from './clients/http';
 import { resolveQueuePath, secretsOf, type Flows, type WebhooksSection } from './config';
@@ -90,7 +91,8 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
   const logger = maskingLogger(opts.logger ?? SILENT, () => secrets);
   const queue = new JobQueue(opts.queuePath ?? resolveQueuePath(undefined, settings.queue_path, opts.env ?? globalThis.process.env), { now });
   const waiters = new Waiters();
-  const callbackAgent = createCallbackAgent({ resolve: opts.callbackResolver });
+  let callbackAgent: Agent | undefined;
+  const callbackDispatcher = () => (callbackAgent ??= createCallbackAgent({ resolve: opts.callbackResolver }));
   const processJob = createProcessor({
     queue,
     flows: () => flows,
@@ -98,7 +100,7 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
     waiters,
     logger,
     fetch: opts.fetch ?? ((input, init) => fetch(input, init)),
-    callbackDispatcher: callbackAgent,
+    callbackDispatcher,
     outboundTimeoutMs: settings.outbound_timeout_ms,
     now,
     random: opts.random ?? mathRandom,
@@ -143,7 +145,7 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
       await stopped;
       waiters.releaseAll();
       queue.close();
-      await callbackAgent.close();
+      await callbackAgent?.close();
     },
     reload(next) {
       flows = next;

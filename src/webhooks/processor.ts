@@ -36,7 +36,7 @@ export interface ProcessorDeps {
   logger: WebhookLogger;
   fetch: FetchLike;
   /** Connections for callbacks to caller-supplied URLs (public addresses only). */
-  callbackDispatcher: FetchDispatcher;
+  callbackDispatcher: () => FetchDispatcher;
   outboundTimeoutMs: number;
   now: () => number;
   random: Random;

@@ -3,8 +3,7 @@
  * Validators are cached by the schema's text: callers build equal schemas per call, and ajv's own
  * cache (by object identity) would otherwise keep every one of them.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { default as Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { LRUCache } from 'lru-cache';
 
 /** A JSON schema as plain data. */
@@ -13,8 +12,19 @@ export type JsonSchema = Record<string, unknown>;
 /** A check's verdict: the value, or what is wrong with it in words a model (and a person) can act on. */
 export type Check<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats(ajv);
+let ajv: Ajv | undefined;
+
+/** ajv with formats, made on the first schema (loading it costs RSS to gateways that never see one). */
+function schemaCompiler(): Ajv {
+  if (ajv) return ajv;
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { default: AjvClass } = require('ajv') as typeof import('ajv');
+  const { default: addFormats } = require('ajv-formats') as typeof import('ajv-formats');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  ajv = new AjvClass({ allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
 const validators = new LRUCache<string, ValidateFunction>({ max: 500 });
 
 /** The compiled validator of `schema`; throws when the schema itself is invalid. */
@@ -23,10 +33,10 @@ export function compileJsonSchema(schema: JsonSchema): ValidateFunction {
   let validate = validators.get(key);
   if (!validate) {
     try {
-      validate = ajv.compile(schema);
+      validate = schemaCompiler().compile(schema);
     } finally {
       // The compiled function stays usable; the LRU above is the only cache (and `$id`s may repeat).
-      ajv.removeSchema(schema);
+      schemaCompiler().removeSchema(schema);
     }
     validators.set(key, validate);
   }

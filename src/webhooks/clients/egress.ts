@@ -8,7 +8,7 @@
  */
 import { promises as dns } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import type { Agent } from 'undici';
 
 export interface ResolvedAddress {
   address: string;
@@ -161,6 +161,9 @@ export interface CallbackAgentOptions {
 
 /** The connection pool for callbacks to caller-supplied URLs (the `dispatcher` of their fetch). */
 export function createCallbackAgent(opts: CallbackAgentOptions = {}): Agent {
+  // undici is required here, not at import: loading it costs ~30 MB of RSS (its WASM parser).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Agent, buildConnector } = require('undici') as typeof import('undici');
   const allowed = opts.allowed ?? isPublicAddress;
   const connect = buildConnector({ lookup: guardedLookup(opts.resolve ?? systemResolver, allowed) });
   return new Agent({

@@ -18,8 +18,8 @@ export interface OutboundContext {
   signal?: AbortSignal;
   timeoutMs: number;
   now: () => number;
-  /** Connections for callbacks to caller-supplied URLs: public addresses only (see egress.ts). */
-  callbackDispatcher: FetchDispatcher;
+  /** Connections for callbacks to caller-supplied URLs: public addresses only (see egress.ts); made on first use. */
+  callbackDispatcher: () => FetchDispatcher;
 }
 
 export interface OutboundRequest {

@@ -145,7 +145,7 @@ export const genericSource: Source<'generic', GenericAuth> = {
     const problem = callbackHostProblem(new URL(job.payload.callbackUrl), flow.action);
     if (problem) throw new JobError(`callback: ${problem}`, { retryable: false });
     // Listed hosts of a flow that allows private addresses connect anywhere; all else only to public addresses.
-    const dispatcher = flow.action.callback_allow_private ? undefined : ctx.callbackDispatcher;
+    const dispatcher = flow.action.callback_allow_private ? undefined : ctx.callbackDispatcher();
     return deliverResult(job.payload.callbackUrl, secret, job, result, ctx, dispatcher);
   },
 };
