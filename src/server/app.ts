@@ -7,7 +7,7 @@ import type { SwitchyardHolder } from './holder';
 import { localClientsOnly } from './local-only';
 import { silentLogger, type Logger } from './log';
 import { Metrics } from './metrics';
-import { chatHandler, toGatewayError } from './routes/chat';
+import { chatHandler, InFlightRequests, toGatewayError } from './routes/chat';
 import { healthRouter, type HealthState } from './routes/health';
 import { modelsRouter } from './routes/models';
 import type { Store } from './store';
@@ -32,6 +32,11 @@ export interface App {
   app: Express;
   metrics: Metrics;
   health: HealthState;
+  /**
+   * Shutdown timeout expired: aborts every chat request still in flight (and any arriving later) as
+   * "the gateway is shutting down": streams get an error event, others a 503, usage rows say 503.
+   */
+  abortInFlight(): void;
 }
 
 const CHAT_PATHS = ['/v1/chat/completions', '/chat/completions'];
@@ -64,7 +69,8 @@ export function createApp(opts: AppOptions): App {
   });
   if (opts.localClientsOnly) app.use(localClientsOnly());
 
-  const chatDeps = { holder: opts.holder, metrics, logger, access: opts.access, usage: opts.store?.usage, logPrompts: opts.server.log_prompts, bodyLimit: opts.server.body_limit };
+  const inFlight = new InFlightRequests();
+  const chatDeps = { holder: opts.holder, metrics, logger, access: opts.access, usage: opts.store?.usage, logPrompts: opts.server.log_prompts, bodyLimit: opts.server.body_limit, inFlight };
   app.post(CHAT_PATHS, chatHandler(chatDeps));
   app.use(modelsRouter(opts.holder, opts.access));
   app.use(healthRouter(opts.holder, health));
@@ -89,5 +95,5 @@ export function createApp(opts: AppOptions): App {
     if (known.status === 500) logger.error('unhandled error', { err });
     sendError(res, known);
   });
-  return { app, metrics, health };
+  return { app, metrics, health, abortInFlight: () => inFlight.abortAll() };
 }

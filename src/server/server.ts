@@ -181,6 +181,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   return running;
 }
 
+/** After the shutdown timeout, how long requests cut by it get to send their final error before connections close. */
+const FINAL_BYTES_GRACE_MS = 1000;
+
 async function drainAndClose(running: RunningServer, app: App, logger: Logger, timeoutMs: number): Promise<void> {
   const { server, holder, store, webhooks } = running;
   app.health.draining = true;
@@ -191,15 +194,22 @@ async function drainAndClose(running: RunningServer, app: App, logger: Logger, t
   const serverClosed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
     closed = true;
   });
-  const deadline = Date.now() + timeoutMs;
-  while (!closed) {
-    if (holder.inFlight() === 0) server.closeIdleConnections();
-    if (Date.now() >= deadline) {
-      logger.warn('shutdown timeout: closing the remaining connections', { in_flight: holder.inFlight() });
-      server.closeAllConnections();
-      break;
+  /** Closes connections as they go idle until the server closed or `ms` passed. */
+  const drain = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!closed) {
+      if (holder.inFlight() === 0) server.closeIdleConnections();
+      if (Date.now() >= deadline) return;
+      await Promise.race([serverClosed, sleep(25)]);
     }
-    await Promise.race([serverClosed, sleep(25)]);
+  };
+  await drain(timeoutMs);
+  if (!closed) {
+    // Cut requests are told why (503, or an error event in a started stream) and recorded as 503, not as callers that left.
+    logger.warn('shutdown timeout: closing the remaining connections; requests still in flight are answered that the gateway is shutting down', { in_flight: holder.inFlight() });
+    app.abortInFlight();
+    await drain(FINAL_BYTES_GRACE_MS);
+    server.closeAllConnections();
   }
   await workersStopped;
   await webhooks?.close();

@@ -13,6 +13,7 @@ function loadWatching(entry: string): string[] {
         return jest.requireActual(name);
       });
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(entry);
   });
   return loaded;
@@ -41,6 +42,7 @@ test('a JSON schema loads ajv when it is first compiled', () => {
       loaded.push('ajv');
       return jest.requireActual('ajv');
     });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { jsonSchemaProblem } = require('../../src/core/tasks/json') as typeof import('../../src/core/tasks/json');
     expect(loaded).toEqual([]);
     expect(jsonSchemaProblem({ type: 'object', properties: { a: { type: 'string', format: 'email' } } })).toBeUndefined();

@@ -70,6 +70,11 @@ export function recordSkip(
  * time-to-first-token timers on the injected clock, the limiter permit, and, when it ends,
  * the attempt record and the health sample.
  */
+/** Why the caller's signal aborted: its own reason when it gave one (e.g. a server shutting down), else "caller aborted". */
+function callerAbortText(reason: unknown): string {
+  return reason instanceof Error && !(reason instanceof DOMException) ? reason.message : 'caller aborted';
+}
+
 export class AttemptHandle {
   readonly controller = new AbortController();
   readonly startedAt: number;
@@ -141,7 +146,7 @@ export class AttemptHandle {
 
   /** What really ended the attempt: the caller, our own timer, or what the adapter threw. */
   classify(err: unknown): AttemptFailure {
-    if (this.callerAborted) return { aborted: 'caller aborted' };
+    if (this.callerAborted) return { aborted: callerAbortText(this.call.callerSignal?.reason) };
     if (this.ourReason) return { error: this.ourReason };
     return { error: toProviderError(err, this.model.provider) };
   }

@@ -234,8 +234,9 @@ class SwitchyardImpl implements RoutingSwitchyard {
     const startedAt = clock.now();
     // Not AbortSignal.any(): dependents of a long-lived signal are only freed by GC, if at all.
     const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    if (options.signal?.aborted) controller.abort();
+    // The caller's reason travels on (a server shutting down is not a caller that left).
+    const onAbort = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     this.inFlight.add(controller);
     const end = () => {

@@ -28,6 +28,8 @@ export interface ChatDeps {
   logPrompts: boolean;
   /** Largest accepted body, e.g. "4mb". */
   bodyLimit: string | number;
+  /** Requests in flight, aborted together when the shutdown timeout expires. */
+  inFlight?: InFlightRequests;
 }
 
 /** What one request ended as: the answer's story, or the error the caller got. */
@@ -71,6 +73,45 @@ export function parseChatRequest(body: unknown, headers: IncomingHttpHeaders): R
   const fromHeader = parseRouteHeader(headers[ROUTE_HEADER]);
   if (fromHeader) request.routing = { ...fromHeader, ...request.routing };
   return request;
+}
+
+/** The abort reason of requests still in flight when the shutdown timeout expires (not the caller leaving). */
+export class GatewayShutdownAbort extends Error {
+  constructor() {
+    super('the gateway is shutting down');
+    this.name = 'AbortError';
+  }
+}
+
+/** The abort controllers of the chat requests in flight (a Set: cheaper per request than a listener on a shared signal). */
+export class InFlightRequests {
+  private readonly controllers = new Set<AbortController>();
+  private closing = false;
+
+  track(controller: AbortController): void {
+    if (this.closing) controller.abort(new GatewayShutdownAbort());
+    else this.controllers.add(controller);
+  }
+
+  untrack(controller: AbortController): void {
+    this.controllers.delete(controller);
+  }
+
+  /** Aborts every request in flight, and any arriving later, as "the gateway is shutting down". */
+  abortAll(): void {
+    this.closing = true;
+    for (const controller of this.controllers) controller.abort(new GatewayShutdownAbort());
+    this.controllers.clear();
+  }
+}
+
+/** What a request cut by the shutdown is told: nothing is wrong with it, it can be sent again. */
+export function shuttingDownError(): GatewayError {
+  return new GatewayError(503, 'The gateway shut down before this answer was finished; the request was not completed and can be retried.', {
+    type: 'server_error',
+    code: 'gateway_shutting_down',
+    headers: { 'retry-after': '1' },
+  });
 }
 
 export function toGatewayError(err: unknown): GatewayError {
@@ -161,9 +202,13 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
   events.done();
 }
 
-/** Answers with the error: a JSON error before the stream began, an error event after. */
-function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger): void {
-  const error = toGatewayError(err);
+/**
+ * Answers with the error: a JSON error before the stream began, an error event after. `shutdown`:
+ * the gateway aborted the request because it is shutting down, so an abort is its doing, not the caller's.
+ */
+function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger, shutdown: boolean): void {
+  const cause = toGatewayError(err);
+  const error = shutdown && cause.code === 'request_aborted' ? shuttingDownError() : cause;
   // A call abandoned while an upstream worked on it is still charged (its prompt, on an estimate).
   out.story ??= abandonedCallStory(err);
   if (error.status === 500) logger.error('unexpected error answering a chat request', { err });
@@ -172,7 +217,7 @@ function fail(res: ServerResponse, err: unknown, out: Outcome, logger: Logger): 
   const attempts = attemptsOf(err);
   out.attempts = attempts?.length;
   if (res.destroyed) {
-    out.status = 499;
+    if (!shutdown) out.status = 499;
     return;
   }
   const body: Record<string, unknown> = { ...error.toBody() };
@@ -261,6 +306,7 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       if (!res.writableFinished) abort.abort();
     };
     res.on('close', onClose);
+    deps.inFlight?.track(abort);
     const out: Outcome = { status: 200, stream: false };
     let body: { model?: unknown; stream?: unknown } | undefined;
     let key: KeyContext | undefined;
@@ -275,9 +321,10 @@ export function chatHandler(deps: ChatDeps): RequestHandler {
       if (request.stream) await streamChat(res, lease.switchyard, request, options, out, deps.logPrompts);
       else await completeChat(res, lease.switchyard, request, options, out);
     } catch (err) {
-      fail(res, err, out, deps.logger);
+      fail(res, err, out, deps.logger, abort.signal.reason instanceof GatewayShutdownAbort);
     } finally {
       res.off('close', onClose);
+      deps.inFlight?.untrack(abort);
       deps.holder.release(lease);
       deps.metrics.inFlight.dec();
       const requested = request?.model ?? (typeof body?.model === 'string' ? body.model : '');
