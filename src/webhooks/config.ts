@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { RoutingOptionsSchema } from '../core/routing/types';
 import { jsonSchemaProblem } from '../core/tasks/json';
+import { configuredHost } from './hosts';
 import { assertStandardWebhookSecret } from './signatures';
 import { templateProblems } from './template';
 
@@ -55,12 +56,19 @@ export const CallbackActionSchema = z.strictObject({
   /** Standard Webhooks signing secret (`whsec_` + base64). */
   secret: Secret,
 });
+/** A callback host, kept in the canonical form callback URLs are compared in (lowercase, `[::1]`, no trailing dot). */
+const CallbackHostSchema = z.string().transform((raw, ctx) => {
+  const host = configuredHost(raw);
+  if (host === undefined) ctx.addIssue({ code: 'custom', message: `'${raw}' is not a host name or IP address (no scheme, port or path)` });
+  return host ?? raw;
+});
+
 export const RespondActionSchema = z.strictObject({
   type: z.literal('respond'),
   /** Signs results POSTed to a caller's `callback_url` (Standard Webhooks, `whsec_...`). Without it, callback_url is refused. */
   callback_secret: Secret.optional(),
-  /** Hosts a callback_url may point to; any host with public addresses when absent. */
-  callback_hosts: z.array(z.string().min(1)).optional(),
+  /** Hosts a callback_url may point to (names match case-insensitively); any host with public addresses when absent. */
+  callback_hosts: z.array(CallbackHostSchema).optional(),
   /**
    * Lets callbacks to the callback_hosts reach loopback, private and other non-public addresses
    * (local development, receivers inside the network). Needs callback_hosts.

@@ -68,13 +68,27 @@ function plain(_key: string, value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;
 }
 
+/**
+ * Masks every string (and key) of plain JSON data. Done on the values, not on the JSON text:
+ * there `"` and `\` are escaped, so a secret containing them would no longer match.
+ */
+function maskDeep(value: unknown, secrets: string[]): unknown {
+  if (typeof value === 'string') return mask(value, secrets);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, secrets));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k, secrets), maskDeep(v, secrets)]));
+  }
+  return value;
+}
+
 /** Masks every configured secret (and key-like strings) in messages and fields before logging. */
 export function maskingLogger(base: WebhookLogger, secrets: () => string[]): WebhookLogger {
   const wrap = (level: keyof WebhookLogger) => (msg: string, fields?: Record<string, unknown>) => {
     const s = secrets();
     let safeFields: Record<string, unknown> | undefined;
     try {
-      safeFields = fields === undefined ? undefined : (JSON.parse(mask(JSON.stringify(fields, plain), s)) as Record<string, unknown>);
+      // Through JSON first: Errors, toJSON() and nesting become plain data (a cycle throws).
+      safeFields = fields === undefined ? undefined : (maskDeep(JSON.parse(JSON.stringify(fields, plain)), s) as Record<string, unknown>);
     } catch {
       safeFields = { fields: 'unserializable' };
     }
@@ -118,6 +132,10 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
     logger,
     owner: opts.owner,
     retentionMs: settings.retention_days * 86_400_000,
+    onDead: (job) => {
+      logger.error('webhook job failed for good: moved to the dead letters (switchyard jobs replay ID)', { job: job.id, flow: job.flow, attempt: job.attempts, error: job.lastError });
+      waiters.settle(job, undefined);
+    },
   });
   const router = createWebhookRouter({
     flows: () => flows,

@@ -9,6 +9,8 @@
  *
  * `stop(timeoutMs)`: no new jobs; in-flight jobs get `timeoutMs` to finish, then they are
  * aborted and released (pending again, the attempt not counted), so the next start runs them.
+ * `stopSignal` aborts when stop() begins: webhook requests then stop waiting for jobs that will
+ * not run here (see `finished`), and answer without the result.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +30,8 @@ export interface PoolOptions {
   owner?: string;
   /** Prune done jobs older than this many ms, once an hour. */
   retentionMs?: number;
+  /** A job claim found dead: its lease expired on its last attempt (the worker died with it). */
+  onDead?: (job: Job) => void;
 }
 
 interface Running {
@@ -44,6 +48,7 @@ export class WorkerPool {
   /** Jobs a webhook request waits for, in arrival order: they take the next free workers. */
   private readonly awaited = new Set<string>();
   private stopping = false;
+  private readonly stopController = new AbortController();
   private started = false;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
@@ -62,6 +67,16 @@ export class WorkerPool {
     if (this.started) return;
     this.started = true;
     this.loop = this.run();
+  }
+
+  /** Aborts when stop() begins: from then on this pool starts no job. */
+  get stopSignal(): AbortSignal {
+    return this.stopController.signal;
+  }
+
+  /** Resolves once job `id` is not (or no longer) being processed by this pool. */
+  finished(id: string): Promise<void> {
+    return this.running.get(id)?.done ?? Promise.resolve();
   }
 
   /** New work may be due: look now instead of at the next poll. */
@@ -84,7 +99,7 @@ export class WorkerPool {
   async drain(): Promise<number> {
     let count = 0;
     for (;;) {
-      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs);
+      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs, undefined, this.opts.onDead);
       if (!job) return count;
       await this.track(job);
       count++;
@@ -94,6 +109,7 @@ export class WorkerPool {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.awaited.clear();
+    this.stopController.abort();
     this.wake();
     await this.loop;
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
@@ -138,7 +154,7 @@ export class WorkerPool {
       if (this.stopping || this.running.size >= this.opts.concurrency) return;
       this.awaited.delete(id);
       if (this.running.has(id)) continue;
-      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs, id);
+      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs, id, this.opts.onDead);
       if (job) void this.track(job);
     }
   }
@@ -146,7 +162,7 @@ export class WorkerPool {
   private fill(): void {
     this.takeAwaited();
     while (!this.stopping && this.running.size < this.opts.concurrency) {
-      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs);
+      const job = this.opts.queue.claim(this.owner, this.opts.leaseMs, undefined, this.opts.onDead);
       if (!job) return;
       void this.track(job);
     }

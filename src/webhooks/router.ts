@@ -146,13 +146,20 @@ export function createWebhookRouter(deps: RouterDeps): Router {
     }
     const job = only.job;
     if (job.state === 'done' || job.state === 'dead') return send(res, wait.respond(job, job.state === 'done' ? job.result : undefined));
+    const stopping = deps.pool.stopSignal;
+    // Shutting down: this pool runs no new job, so waiting could only end in the shutdown cutting the connection.
+    if (stopping.aborted) return send(res, intake.ack(enqueued));
     const gone = new AbortController();
     res.once('close', () => gone.abort());
+    // Once stopping, the wait ends as soon as the job no longer runs here (not started, or released unfinished).
+    const onStop = () => void deps.pool.finished(job.id).then(() => gone.abort());
+    stopping.addEventListener('abort', onStop, { once: true });
     const settled = deps.waiters.wait(job.id, wait.ms, gone.signal);
     // Within the workers limit: when all are busy, the wait (sync_timeout_ms...) includes waiting for one.
     const withdraw = deps.pool.runSoon(job.id);
     deps.pool.wake();
     const outcome = await settled;
+    stopping.removeEventListener('abort', onStop);
     withdraw();
     send(res, wait.respond(outcome?.job ?? deps.queue.get(job.id) ?? job, outcome?.result));
   };

@@ -12,6 +12,7 @@ import { StructuredOutputError, completeStructured, completionText, withResponse
 import { isRetryableStatus } from './clients/http';
 import type { Flow, JsonOutput } from './config';
 import { renderTemplate } from './template';
+import { truncate } from './text';
 import { JobError, type FlowResult } from './types';
 
 export interface RunOptions {
@@ -69,11 +70,11 @@ async function answer(switchyard: Switchyard, request: RoutedChatRequest, opts: 
   }
 }
 
-/** Cuts at the last word boundary before `max` characters. */
+/** Cuts at the last word boundary before `max` characters (never inside a surrogate pair). */
 export function clip(text: string, max: number | undefined): string {
   if (max === undefined || text.length <= max) return text;
-  const cut = text.slice(0, max);
-  if (/\s/.test(text[max] ?? '')) return cut.trimEnd();
+  const cut = truncate(text, max);
+  if (/\s/.test(text[cut.length] ?? '')) return cut.trimEnd();
   const space = cut.lastIndexOf(' ');
   return (space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd();
 }

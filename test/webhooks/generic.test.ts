@@ -1,8 +1,9 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import nock from 'nock';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { GatewayError, redactSecrets } from '../../src/core/errors';
+import { assertOpenAIError } from '../helpers/openai-schema';
 import { FlowsSchema } from '../../src/webhooks/config';
 import { FakeSwitchyard, deferred, eventually, harness, localServer, type Harness, onlyLocalNetwork } from './helpers';
 
@@ -246,6 +247,16 @@ describe('generic webhook flow', () => {
     expect(h.webhooks.queue.list()).toHaveLength(0);
   });
 
+  it.each(['http://localhost./cb', 'http://LOCALHOST./cb', 'http://metadata.google.internal./computeMetadata/v1/', 'http://printer.local./', 'http://app.localhost./'])(
+    'refuses an internal name written with a trailing dot (%s) with a 400, like the name without it',
+    async (callback_url) => {
+      const res = await bearer(h, { text: 'x', callback_url }, 'open');
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ param: 'callback_url', code: 'callback_not_allowed', message: expect.stringMatching(/is internal/) });
+      expect(h.webhooks.queue.list()).toHaveLength(0);
+    },
+  );
+
   it('answers 202 when the result takes longer than sync_timeout_ms; GET shows it later', async () => {
     const gate = deferred<string>();
     sy = new FakeSwitchyard(() => gate.promise);
@@ -266,9 +277,136 @@ describe('generic webhook flow', () => {
     h = harness({ flows, switchyard: sy, now: Date.now() });
     const res = await bearer(h, { name: 'Ana', message: 'x' });
     expect(res.status).toBe(502);
-    expect(res.body).toMatchObject({ status: 'dead', error: expect.stringMatching(/context too long/) });
+    assertOpenAIError({ error: res.body.error });
+    expect(res.body).toMatchObject({
+      flow: 'triage',
+      status: 'dead',
+      attempts: 1,
+      status_url: `/hooks/jobs/${res.body.id}`,
+      error: { message: 'model call failed: context too long', type: 'api_error', param: null, code: 'flow_failed' },
+    });
+    // The job view keeps the error as text.
+    const view = await request(h.app).get(res.body.status_url);
+    expect(view.body).toMatchObject({ status: 'dead', error: 'model call failed: context too long' });
     expect((await request(h.app).get('/hooks/jobs/job_nope')).status).toBe(404);
   });
+
+  it('a sync request for a job whose worker died on its last attempt answers 502 at once (the job is dead, not run again)', async () => {
+    const body = { name: 'Ana', message: 'crashes the worker' };
+    const key = 'order-crash';
+    // The first request's process was killed mid-job (max_attempts 1): its lease has run out.
+    const job = h.webhooks.queue.enqueue([
+      {
+        flow: 'triage',
+        source: 'generic',
+        key: `idempotency-key:${key}`,
+        payload: { fields: { body, flow: 'triage' } },
+        maxAttempts: 1,
+        bodySha256: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
+      },
+    ])[0]!.job;
+    h.webhooks.queue.claim('killed-process', 1000);
+    h.clock.advance(1000);
+    const res = await bearer(h, body).set('idempotency-key', key);
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ id: job.id, status: 'dead', error: { code: 'flow_failed', message: 'worker died during attempt 1 (lease expired)' } });
+    expect(sy.requests).toHaveLength(0);
+    expect(h.logs.lines).toContainEqual(expect.objectContaining({ level: 'error', msg: expect.stringMatching(/dead letters/), fields: expect.objectContaining({ job: job.id }) }));
+  });
+
+  it.each([
+    ['empty', ''],
+    ['blank', '   '],
+    ['longer than 255 characters', 'k'.repeat(256)],
+  ])('refuses an Idempotency-Key that is %s with 400 naming the header; nothing is enqueued', async (_what, key) => {
+    const res = await bearer(h, { name: 'Ana', message: 'x' }).set('idempotency-key', key);
+    expect(res.status).toBe(400);
+    assertOpenAIError(res.body);
+    expect(res.body.error).toMatchObject({ param: 'Idempotency-Key', code: 'invalid_idempotency_key', type: 'invalid_request_error' });
+    expect(h.webhooks.queue.list()).toHaveLength(0);
+    expect(sy.requests).toHaveLength(0);
+  });
+
+  it('accepts an Idempotency-Key of 255 characters', async () => {
+    const res = await bearer(h, { name: 'Ana', message: 'x' }).set('idempotency-key', 'k'.repeat(255));
+    expect(res.status).toBe(200);
+    expect(h.webhooks.queue.get(res.body.id)?.key).toBe(`idempotency-key:${'k'.repeat(255)}`);
+  });
+
+  it('matches callback_hosts case-insensitively and in the URL form of IPv6 addresses and trailing dots', async () => {
+    await h.close();
+    const action = { ...flows.open.action, callback_hosts: ['Hooks.Example.COM', '::1', 'fqdn.example.com.'], callback_allow_private: true };
+    h = harness({ flows: { hosts: { ...flows.open, action } }, switchyard: sy, now: Date.now() });
+    for (const callback_url of ['https://Hooks.Example.com/cb', 'https://hooks.example.com./cb', 'http://[::1]:9/cb', 'https://FQDN.example.com/cb']) {
+      const res = await bearer(h, { text: 'x', callback_url }, 'hosts');
+      expect([callback_url, res.status]).toEqual([callback_url, 202]);
+    }
+    const other = await bearer(h, { text: 'x', callback_url: 'https://hooks.example.org/cb' }, 'hosts');
+    expect(other.status).toBe(400);
+  });
+});
+
+describe('synchronous generic requests while the workers stop (shutdown)', () => {
+  let h: Harness;
+  let gate = deferred<string>();
+  let sy: FakeSwitchyard;
+  const slow = { ...flows.nocallback, generic: { ...flows.nocallback.generic, sync_timeout_ms: 120_000 } };
+
+  onlyLocalNetwork();
+  beforeEach(() => {
+    gate = deferred<string>();
+    sy = new FakeSwitchyard(() => gate.promise);
+    h = harness({ flows: { slow }, switchyard: sy, now: Date.now(), settings: { workers: 1 }, start: true });
+  });
+  afterEach(async () => {
+    gate.resolve('late');
+    await h.close();
+  });
+
+  it('a request arriving once the workers stop answers 202 with the job id at once, not after sync_timeout_ms', async () => {
+    await h.webhooks.stop(1000);
+    const res = await bearer(h, { text: 'during shutdown' }, 'slow');
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'pending', status_url: `/hooks/jobs/${res.body.id}` });
+    expect(res.headers.location).toBe(`/hooks/jobs/${res.body.id}`);
+    expect(sy.requests).toHaveLength(0);
+  }, 10_000);
+
+  it('a request waiting for a worker when the stop begins answers 202 at once; the job in flight still answers its caller', async () => {
+    const first = bearer(h, { text: 'in flight' }, 'slow').then((r) => r);
+    await eventually(() => sy.requests.length === 1, 'first job running');
+    const second = bearer(h, { text: 'queued' }, 'slow').then((r) => r);
+    await eventually(() => h.webhooks.queue.list().length === 2, 'second job enqueued');
+    const stopped = h.webhooks.stop(10_000);
+    const queued = await second;
+    expect(queued.status).toBe(202);
+    expect(queued.body).toMatchObject({ status: 'pending', status_url: `/hooks/jobs/${queued.body.id}` });
+    gate.resolve('answer');
+    expect((await first).body).toMatchObject({ status: 'done', output: 'answer' });
+    await stopped;
+    expect(h.webhooks.queue.get(queued.body.id)?.state).toBe('pending');
+    expect(sy.requests).toHaveLength(1);
+  }, 10_000);
+});
+
+describe('callback_hosts in the configuration', () => {
+  const withHosts = (callback_hosts: string[]) => FlowsSchema.safeParse({ f: { ...flows.open, action: { ...flows.open.action, callback_hosts } } });
+
+  it('are kept lowercase, IPv6 in brackets (as URL.hostname gives them), without a trailing dot', () => {
+    const parsed = withHosts(['Hooks.Example.COM', '::1', '[2001:DB8::1]', 'fqdn.example.com.', '10.0.0.1']);
+    expect(parsed.success).toBe(true);
+    const action = parsed.data?.f?.action;
+    expect(action?.type === 'respond' && action.callback_hosts).toEqual(['hooks.example.com', '[::1]', '[2001:db8::1]', 'fqdn.example.com', '10.0.0.1']);
+  });
+
+  it.each(['https://hooks.example.com', 'hooks.example.com:8443', 'hooks.example.com/cb', 'user@hooks.example.com', 'two words', '', '[::1', '.'])(
+    'refuses %j with an error naming its path',
+    (host) => {
+      const parsed = withHosts(['ok.example.com', host]);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({ path: ['f', 'action', 'callback_hosts', 1], message: expect.stringMatching(/not a host name or IP address/) });
+    },
+  );
 });
 
 describe('generic flow callbacks never reach internal services (SSRF)', () => {

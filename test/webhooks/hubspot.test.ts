@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import nock from 'nock';
 import request from 'supertest';
 import { FakeSwitchyard, harness, hmacBase64, type Harness, onlyLocalNetwork } from './helpers';
@@ -110,7 +111,7 @@ describe('HubSpot enrichment flow', () => {
     expect(h.webhooks.queue.list().map((j) => j.payload.target?.contact_id).sort()).toEqual(['201', '203']);
   });
 
-  it('accepts workflow "send a webhook" payloads (properties included), keyed on the contact', async () => {
+  it('accepts workflow "send a webhook" payloads (properties included), keyed on the contact and body', async () => {
     const patches: unknown[] = [];
     crm(patches);
     const workflow = JSON.stringify({ vid: 123, 'portal-id': 62515, properties: { email: { value: 'ana@acme.io' }, lifecyclestage: { value: 'lead' } } });
@@ -118,8 +119,30 @@ describe('HubSpot enrichment flow', () => {
     expect((await post(h, workflow, TS, sign(workflow, TS))).status).toBe(200);
     await h.webhooks.pool.drain();
     expect(h.webhooks.queue.list()).toHaveLength(1);
-    expect(h.webhooks.queue.list()[0]).toMatchObject({ key: '62515:workflow:123', state: 'done' });
+    const bodyHash = createHash('sha256').update(workflow).digest('hex');
+    expect(h.webhooks.queue.list()[0]).toMatchObject({ key: `62515:workflow:123:${bodyHash}`, state: 'done' });
     expect(patches).toHaveLength(1);
+  });
+
+  it('a contact enrolled in the workflow again later (another body) is a new job, not a duplicate', async () => {
+    const patches: unknown[] = [];
+    crm(patches);
+    const enrolled = (stage: string) => JSON.stringify({ vid: 123, 'portal-id': 62515, properties: { lifecyclestage: { value: stage } } });
+    const first = enrolled('lead');
+    const later = enrolled('customer');
+    expect((await post(h, first, TS, sign(first, TS))).status).toBe(200);
+    await h.webhooks.pool.drain();
+    const ts2 = String(1717000000000 + 20_000);
+    expect((await post(h, later, ts2, sign(later, ts2))).status).toBe(200);
+    // HubSpot retrying the later delivery resends its body: still one job for it.
+    expect((await post(h, later, ts2, sign(later, ts2))).status).toBe(200);
+    await h.webhooks.pool.drain();
+    expect(h.webhooks.queue.list().map((j) => j.payload.fields.contact)).toEqual([
+      { id: '123', properties: { lifecyclestage: 'customer' } },
+      { id: '123', properties: { lifecyclestage: 'lead' } },
+    ]);
+    expect(patches).toHaveLength(2);
+    expect(h.logs.lines.filter((l) => l.msg === 'webhook accepted').map((l) => l.fields?.duplicates)).toEqual([0, 0, 1]);
   });
 
   it('refuses stale or future timestamps and bad signatures with 401, bodies that are neither a batch nor a workflow payload with 400', async () => {

@@ -89,6 +89,37 @@ describe('JobQueue', () => {
     expect(queue.complete(taken.id, 'w2', 'sent').effect).toBe('sent');
   });
 
+  it('a job whose lease expired on its last attempt (its worker died with it) goes to the dead letters instead of running again', () => {
+    const crashing = queue.enqueue([{ ...job('crash'), maxAttempts: 2 }])[0]!.job;
+    const dead: Array<{ id: string; state: string }> = [];
+    const onDead = (j: { id: string; state: string }) => dead.push({ id: j.id, state: j.state });
+    expect(queue.claim('p1', 1000, undefined, onDead)?.attempts).toBe(1);
+    clock.advance(1000); // process killed: the lease runs out
+    expect(queue.claim('p2', 1000, undefined, onDead)?.attempts).toBe(2);
+    clock.advance(1000);
+    const other = queue.enqueue([job('next')])[0]!.job;
+    // The crashed job is buried and the next due job is handed out, in the same claim.
+    expect(queue.claim('p3', 1000, undefined, onDead)?.id).toBe(other.id);
+    expect(dead).toEqual([{ id: crashing.id, state: 'dead' }]);
+    expect(queue.get(crashing.id)).toMatchObject({
+      state: 'dead',
+      attempts: 2,
+      lastError: 'worker died during attempt 2 (lease expired)',
+      finishedAt: clock.now(),
+      leaseOwner: undefined,
+    });
+    expect(queue.claim('p4', 1000)).toBeUndefined();
+    expect(queue.replay(crashing.id)).toMatchObject({ state: 'pending', attempts: 0 });
+  });
+
+  it('claiming a given job whose lease expired on its last attempt buries it and hands out nothing', () => {
+    const a = queue.enqueue([{ ...job('m1'), maxAttempts: 1 }])[0]!.job;
+    queue.claim('p1', 1000, a.id);
+    clock.advance(1000);
+    expect(queue.claim('p2', 1000, a.id)).toBeUndefined();
+    expect(queue.get(a.id)).toMatchObject({ state: 'dead', lastError: 'worker died during attempt 1 (lease expired)' });
+  });
+
   it('keeps the saved result across a retry, and records the effect with done', () => {
     queue.enqueue([job('m1')]);
     const j = queue.claim('w', 1000)!;

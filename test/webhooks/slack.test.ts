@@ -78,6 +78,18 @@ describe('Slack Events API flow', () => {
     expect(posts).toEqual([{ channel: 'C0001', thread_ts: '1717000000.000100', text: 'Here is the summary.' }]);
   });
 
+  it('cuts an answer over 40,000 characters between code points: an emoji straddling the limit is left out whole', async () => {
+    sy = new FakeSwitchyard(`${'a'.repeat(39_999)}😀`);
+    await h.close();
+    h = harness({ flows, switchyard: sy, now: 1717000000000 + 2000 });
+    const posts: unknown[] = [];
+    slackApi(posts);
+    expect((await post(h, EVENT, '1717000000', EVENT_SIG)).status).toBe(200);
+    await h.webhooks.pool.drain();
+    expect(posts).toHaveLength(1);
+    expect((posts[0] as { text: string }).text).toBe('a'.repeat(39_999));
+  });
+
   it("deduplicates Slack's retries (X-Slack-Retry-Num) on event_id", async () => {
     const posts: unknown[] = [];
     slackApi(posts);

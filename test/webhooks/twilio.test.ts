@@ -84,6 +84,35 @@ describe('Twilio SMS/WhatsApp flow', () => {
     expect(h.webhooks.queue.list()[0]?.lastError).toMatch(/Twilio Messages API: HTTP 400: The 'To' number is not a valid phone number\. \(code 21211\)/);
   });
 
+  it('cuts a Messages API answer over 1600 characters between code points: an emoji straddling the limit is left out whole', async () => {
+    const gate = deferred<string>();
+    const long = { ...flows({ reply_wait_ms: 30 }).twilio, output: { type: 'text' } };
+    h = harness({ flows: { twilio: long }, switchyard: new FakeSwitchyard(() => gate.promise) });
+    const sent: Array<Record<string, string | string[]>> = [];
+    nock('https://api.twilio.com')
+      .post(`/2010-04-01/Accounts/${SID}/Messages.json`)
+      .reply(201, function (_uri, body) {
+        sent.push(parseForm(Buffer.from(String(body))));
+        return { sid: 'SMreply1', status: 'queued' };
+      });
+    expect((await post(h)).text).toBe(EMPTY);
+    gate.resolve(`${'a'.repeat(1599)}😀 and more`);
+    await eventually(() => h!.webhooks.queue.list()[0]?.state === 'done', 'job done');
+    expect(sent[0]?.Body).toBe('a'.repeat(1599));
+  });
+
+  it('while the workers stop, a new message is answered with an empty <Response/> at once, not after reply_wait_ms', async () => {
+    const sy = new FakeSwitchyard('Hello!');
+    h = harness({ flows: flows({ reply_wait_ms: 14_000 }), switchyard: sy, start: true });
+    await h.webhooks.stop(1000);
+    const res = await post(h);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe(EMPTY);
+    // Stored for the next start, which sends the answer through the Messages API.
+    expect(h.webhooks.queue.list()[0]).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(sy.requests).toHaveLength(0);
+  }, 10_000);
+
   it('a duplicate delivery gets an empty response and no second answer', async () => {
     const sy = new FakeSwitchyard('Hello!');
     h = harness({ flows: flows(), switchyard: sy });

@@ -98,6 +98,18 @@ describe('WhatsApp Cloud API flow', () => {
     expect(job).toMatchObject({ state: 'done', key: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', effect: 'whatsapp message sent (wamid.OUT1)' });
   });
 
+  it('cuts an answer over 4096 characters between code points: an emoji straddling the limit is left out whole', async () => {
+    const sent = { n: 0, bodies: [] as unknown[] };
+    graphReplies(sent);
+    sy = new FakeSwitchyard(`${'a'.repeat(4095)}😀 and more`);
+    await h.close();
+    h = harness({ flows, switchyard: sy, settings: { body_limit: '4kb', max_attempts: 3 } });
+    expect((await post(h, BODY_A, SIG_A)).status).toBe(200);
+    await h.webhooks.pool.drain();
+    expect(sent.bodies).toHaveLength(1);
+    expect((sent.bodies[0] as { text: { body: string } }).text.body).toBe('a'.repeat(4095));
+  });
+
   it('never serves a platform job on the public job-status endpoint', async () => {
     graphReplies({ n: 0, bodies: [] });
     await post(h, BODY_A, SIG_A);

@@ -25,6 +25,7 @@ function schemaCompiler(): Ajv {
   addFormats(ajv);
   return ajv;
 }
+
 const validators = new LRUCache<string, ValidateFunction>({ max: 500 });
 
 /** The compiled validator of `schema`; throws when the schema itself is invalid. */

@@ -3,7 +3,8 @@
  * acknowledged; workers claim jobs under a lease that they renew while they work, so a job
  * whose process died (even SIGKILL) is taken over once its lease expires.
  *
- * States: pending -> running -> done | pending (retry with backoff) | dead (dead letters).
+ * States: pending -> running -> done | pending (retry with backoff) | dead (dead letters; also a
+ * job whose lease expired on its last attempt: its worker died, e.g. killed by the job itself).
  * `(flow, dedupe_key)` is unique: a platform retry or duplicate delivery finds the existing job.
  * A key the caller chose comes with its body's hash: reusing it with another body is refused
  * (KeyReusedError) instead of being answered with the first request's job.
@@ -183,25 +184,41 @@ export class JobQueue {
   /**
    * Takes the next due job (or job `id`) for `owner`: a pending job whose time has come, or a
    * running job whose lease expired (its worker died). Counts as an attempt.
+   * An expired job that already used its attempts is not handed out again (a job that kills its
+   * process would otherwise crash every restart): it goes to the dead letters, in the same
+   * transaction, and is passed to `onDead` once that is committed.
    */
-  claim(owner: string, leaseMs: number, id?: string): Job | undefined {
+  claim(owner: string, leaseMs: number, id?: string, onDead?: (job: Job) => void): Job | undefined {
     const now = this.now();
+    const due = `((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?))`;
     const pick = id
-      ? this.sql(`SELECT id FROM jobs WHERE id = ? AND ((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?))`)
-      : this.sql(
-          `SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?)
-           ORDER BY run_at, created_at LIMIT 1`,
-        );
+      ? this.sql(`SELECT id, state, attempts, max_attempts FROM jobs WHERE id = ? AND ${due}`)
+      : this.sql(`SELECT id, state, attempts, max_attempts FROM jobs WHERE ${due} ORDER BY run_at, created_at LIMIT 1`);
     const take = this.sql(
       `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
        WHERE id = ? RETURNING *`,
     );
+    const bury = this.sql(
+      `UPDATE jobs SET state = 'dead', last_error = ?, lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?
+       WHERE id = ? RETURNING *`,
+    );
+    type Picked = Pick<JobRow, 'id' | 'state' | 'attempts' | 'max_attempts'>;
     const run = this.db.transaction(() => {
-      const picked = (id ? pick.get(id, now, now) : pick.get(now, now)) as { id: string } | undefined;
-      if (!picked) return undefined;
-      return toJob(take.get(owner, now + leaseMs, now, picked.id) as JobRow);
+      const dead: Job[] = [];
+      for (;;) {
+        const picked = (id ? pick.get(id, now, now) : pick.get(now, now)) as Picked | undefined;
+        if (!picked) return { dead };
+        if (picked.state === 'pending' || picked.attempts < picked.max_attempts) {
+          return { dead, job: toJob(take.get(owner, now + leaseMs, now, picked.id) as JobRow) };
+        }
+        const error = `worker died during attempt ${picked.attempts} (lease expired)`;
+        dead.push(toJob(bury.get(error, now, now, picked.id) as JobRow));
+        if (id) return { dead };
+      }
     });
-    return run.immediate();
+    const { job, dead } = run.immediate();
+    for (const d of dead) onDead?.(d);
+    return job;
   }
 
   /** Extends the lease; false when it was lost (the job was taken over or finished). */

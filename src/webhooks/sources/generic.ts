@@ -2,7 +2,8 @@
  * Generic webhooks: `POST /hooks/:flow` with a JSON object, authenticated by Standard Webhooks
  * signatures (webhook-id / webhook-timestamp / webhook-signature) or a per-flow bearer token.
  * - No `callback_url`: the request waits for the flow's result (up to `sync_timeout_ms`) and
- *   answers 200 with it, or 202 with the job id when it takes longer.
+ *   answers 200 with it, 502 with the job and an OpenAI-style error when it failed for good, or
+ *   202 with the job id when it takes longer (or the workers are stopping).
  * - With `callback_url`: 202 with the job id at once; the result is POSTed to that URL, signed
  *   with the flow's `callback_secret` (Standard Webhooks), webhook-id = job id. The POST reaches
  *   public addresses only (checked when it connects), unless the flow lists the host in
@@ -12,15 +13,18 @@
  * Idempotency-Key header; the two never meet (`webhook-id:` / `idempotency-key:` prefixes), so
  * neither way of calling can read the other's results. The key is bound to the SHA-256 of the raw
  * body: the same key with another body is refused with 422 (like Stripe), never answered with
- * the first request's result. Requests without a key are never deduplicated.
+ * the first request's result. Requests without a key are never deduplicated; an empty or overlong
+ * Idempotency-Key is a 400 (an empty one would be a single key shared by all callers).
  *
  * Fields: body.* (the JSON body without callback_url), flow.
  */
 import { isIP } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
+import { GatewayError } from '../../core/errors';
 import { deliverResult } from '../clients/callback';
 import { isPublicAddress } from '../clients/egress';
 import type { FlowOf, RespondAction } from '../config';
+import { bareHost, canonicalHost } from '../hosts';
 import type { Job } from '../queue/queue';
 import { checkStandardWebhook, safeEqual } from '../signatures';
 import { JobError, WebhookError, type AcceptedEvent, type FlowResult, type HttpReply, type InboundRequest } from '../types';
@@ -36,8 +40,14 @@ function accepted(job: Job): HttpReply {
   return jsonReply(202, { ...jobView(job), status_url: url }, { location: url });
 }
 
+/** A dead job's sync answer: its fields and status_url, with an OpenAI-style `error` object. */
+function failed(job: Job): HttpReply {
+  const error = new GatewayError(502, job.lastError ?? 'The flow failed.', { code: 'flow_failed' }).toBody();
+  return jsonReply(502, { ...jobView(job), status_url: statusUrl(job.id), ...error });
+}
+
 function answered(job: Job, result: FlowResult | undefined): HttpReply {
-  if (!result && job.state === 'dead') return jsonReply(502, { ...jobView(job), status_url: statusUrl(job.id) });
+  if (!result && job.state === 'dead') return failed(job);
   if (!result) return accepted(job);
   return jsonReply(200, { ...jobView(job), status: 'done', output: result.json ?? result.text, model: result.model, provider: result.provider });
 }
@@ -68,15 +78,18 @@ function callbackUrlOf(body: Record<string, unknown>, flow: FlowOf<'generic'>): 
  */
 function callbackHostProblem(url: URL, action: RespondAction): string | undefined {
   const hosts = action.callback_hosts;
-  if (hosts && !hosts.includes(url.hostname)) return `callback_url host '${url.hostname}' is not allowed for this flow.`;
+  if (hosts && !hosts.includes(canonicalHost(url.hostname))) return `callback_url host '${url.hostname}' is not allowed for this flow.`;
   if (action.callback_allow_private || !isInternalHost(url.hostname)) return undefined;
   const how = hosts ? "set the flow's action.callback_allow_private" : "list it in the flow's action.callback_hosts and set action.callback_allow_private";
   return `callback_url host '${url.hostname}' is internal; ${how} to allow it.`;
 }
 
-/** Local names, and literal addresses that are not public (loopback, private, link-local, NAT64 or 6to4 of those...). */
+/**
+ * Local names, and literal addresses that are not public (loopback, private, link-local, NAT64 or
+ * 6to4 of those...). A trailing dot names the same host ("localhost.", "metadata.google.internal.").
+ */
 export function isInternalHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = bareHost(hostname);
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
   return isIP(host) !== 0 && !isPublicAddress(host);
 }
@@ -84,11 +97,23 @@ export function isInternalHost(hostname: string): boolean {
 /** How a generic request proved it may call the flow; it decides where its idempotency key comes from. */
 export type GenericAuth = 'signature' | 'token';
 
+/** Longest Idempotency-Key accepted. */
+export const MAX_IDEMPOTENCY_KEY = 255;
+
+/** A present Idempotency-Key must be a real key: an empty one would be one key shared by every request. */
+function checkIdempotencyKey(value: string): void {
+  let problem: string | undefined;
+  if (value.trim() === '') problem = 'is empty; send a unique key per request, or no header';
+  else if (value.length > MAX_IDEMPOTENCY_KEY) problem = `is longer than ${MAX_IDEMPOTENCY_KEY} characters`;
+  if (problem) throw new WebhookError(400, `The Idempotency-Key header ${problem}.`, 'invalid_idempotency_key', 'Idempotency-Key');
+}
+
 /** The request's dedupe key, scoped by how it authenticated and bound to its body's hash. */
 function idempotencyOf(req: InboundRequest, auth: GenericAuth): Pick<AcceptedEvent, 'key' | 'idempotency'> {
   const name = auth === 'signature' ? 'webhook-id' : 'Idempotency-Key';
   const value = header(req, name);
   if (value === undefined) return { key: `anon:${randomUUID()}` };
+  if (auth === 'token') checkIdempotencyKey(value);
   const bodySha256 = createHash('sha256').update(req.rawBody).digest('hex');
   return { key: `${name.toLowerCase()}:${value}`, idempotency: { bodySha256, header: name } };
 }

@@ -5,12 +5,15 @@
  *   (default contact.creation) become jobs keyed on portal, type, object and event id; other
  *   types are ignored, and a handled event without its ids is skipped (logged), not a 400;
  * - workflow "Send a webhook" actions: one JSON object for the enrolled contact (objectId / vid /
- *   hs_object_id, with its properties). It carries no event id, so it is keyed on the contact.
+ *   hs_object_id, with its properties). It carries no event id, so it is keyed on the contact and
+ *   the SHA-256 of the body: HubSpot's retries resend the same body (one job), while a contact
+ *   enrolled again later comes with other property values (a new job).
  * Before prompting, the worker reads the contact's properties from the CRM API; the answer (a
  * JSON flow's output) is written back with PATCH /crm/v3/objects/contacts/{id}.
  *
  * Fields: contact.{id, properties.*}, event.* (the subscription event, or {subscriptionType: "workflow"}).
  */
+import { createHash } from 'node:crypto';
 import { getContact, updateContact } from '../clients/hubspot-api';
 import { checkHubSpotSignature } from '../signatures';
 import { JobError, WebhookError, type AcceptedEvent } from '../types';
@@ -58,13 +61,14 @@ function workflowProperties(body: Record<string, unknown>): Record<string, strin
   return out;
 }
 
-function workflowEvent(body: Record<string, unknown>): AcceptedEvent {
+function workflowEvent(body: Record<string, unknown>, rawBody: Buffer): AcceptedEvent {
   const props = workflowProperties(body);
   const id = stringField(body.objectId) ?? stringField(body.vid) ?? stringField(body.hs_object_id) ?? props.hs_object_id ?? stringField(body.id);
   if (!id) throw new WebhookError(400, 'The workflow payload has no contact id (objectId, vid or hs_object_id).', 'invalid_body', 'objectId');
   const portal = stringField(body.portalId) ?? stringField(body['portal-id']) ?? '';
   return {
-    key: `${portal}:workflow:${id}`,
+    // Not an idempotency binding (a new body is a new enrollment, not a reused key): part of the key.
+    key: `${portal}:workflow:${id}:${createHash('sha256').update(rawBody).digest('hex')}`,
     payload: { fields: { contact: { id, properties: props }, event: { subscriptionType: 'workflow' } }, target: { contact_id: id, portal_id: portal } },
   };
 }
@@ -104,7 +108,7 @@ export const hubspotSource: Source<'hubspot'> = {
     const body = parseJsonBody(req);
     let batch: { events: AcceptedEvent[]; skipped?: SkippedEvent[] };
     if (Array.isArray(body)) batch = subscriptionEvents(body, flow.hubspot.subscription_types);
-    else if (isObject(body)) batch = { events: [workflowEvent(body)] };
+    else if (isObject(body)) batch = { events: [workflowEvent(body, req.rawBody)] };
     else throw new WebhookError(400, 'Expected a JSON array of events or a workflow payload object.', 'invalid_body');
     const { events, skipped } = batch;
     if (events.length === 0) return { kind: 'respond', reply: EMPTY_OK, skipped };

@@ -12,6 +12,7 @@
 import { postSlackMessage } from '../clients/slack-api';
 import type { FlowOf } from '../config';
 import { checkSlackSignature } from '../signatures';
+import { truncate } from '../text';
 import { WebhookError } from '../types';
 import { EMPTY_OK, header, isObject, jsonReply, parseJsonBody, stringField, unauthorized, type Intake, type Source } from './source';
 
@@ -85,7 +86,7 @@ export const slackSource: Source<'slack'> = {
   async answer(job, result, flow, ctx) {
     const target = job.payload.target as { channel: string; thread_ts?: string };
     const ts = await postSlackMessage(
-      { apiBaseUrl: flow.slack.api_base_url, botToken: flow.slack.bot_token, channel: target.channel, threadTs: target.thread_ts, text: result.text.slice(0, MAX_TEXT) },
+      { apiBaseUrl: flow.slack.api_base_url, botToken: flow.slack.bot_token, channel: target.channel, threadTs: target.thread_ts, text: truncate(result.text, MAX_TEXT) },
       ctx,
     );
     return `slack message posted${ts ? ` (${ts})` : ''}`;

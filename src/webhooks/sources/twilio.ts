@@ -10,6 +10,7 @@
  */
 import { sendTwilioMessage } from '../clients/twilio-api';
 import { checkTwilioSignature } from '../signatures';
+import { truncate } from '../text';
 import type { HttpReply } from '../types';
 import { header, parseForm, unauthorized, type FormParams, type Source } from './source';
 
@@ -20,7 +21,7 @@ export function twiml(text?: string): HttpReply {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const MessagingResponse = require('twilio/lib/twiml/MessagingResponse') as typeof import('twilio/lib/twiml/MessagingResponse');
   const response = new MessagingResponse();
-  if (text) response.message(text.slice(0, MAX_BODY));
+  if (text) response.message(truncate(text, MAX_BODY));
   return { status: 200, contentType: 'text/xml', body: response.toString() };
 }
 
@@ -81,7 +82,7 @@ export const twilioSource: Source<'twilio', FormParams> = {
         authToken: flow.twilio.auth_token,
         from: target.from,
         to: target.to,
-        body: result.text.slice(0, MAX_BODY),
+        body: truncate(result.text, MAX_BODY),
       },
       ctx,
     );

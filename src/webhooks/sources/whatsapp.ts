@@ -9,6 +9,7 @@
  */
 import { sendWhatsAppText } from '../clients/graph';
 import { checkMetaSignature, safeEqual } from '../signatures';
+import { truncate } from '../text';
 import { WebhookError, type AcceptedEvent } from '../types';
 import { EMPTY_OK, header, isObject, parseJsonBody, stringField, unauthorized, type Source } from './source';
 
@@ -99,7 +100,7 @@ export const whatsappSource: Source<'whatsapp'> = {
         accessToken: flow.whatsapp.access_token,
         phoneNumberId: target.phone_number_id,
         to: target.to,
-        body: result.text.slice(0, MAX_TEXT),
+        body: truncate(result.text, MAX_TEXT),
       },
       ctx,
     );
