@@ -109,6 +109,22 @@ describe('shutdown timeout: requests still in flight', () => {
     const logger = createLogger({ level: 'info', write: (line: string) => logs.push(line) });
     gateway = await startServer({ cwd: dir, port: 0, env: { UP_URL: upstream.url }, storePath: join(dir, 'usage.sqlite'), logger, fetch: noOllama });
   });
+  /** A stream that has sent content and a non-streaming request waiting on its upstream: both still in flight. */
+  async function startStreamAndWaitingRequest() {
+    const stream = startEndlessStream();
+    const waiting = post(gateway.url, { model: 'up/slow', messages: [{ role: 'user', content: 'Take your time' }] });
+    await until(() => stream.started() && upstream.requests.length === 2);
+    return { stream, waiting };
+  }
+
+  function startEndlessStream() {
+    let started = false;
+    const stream = post(gateway.url, { model: 'up/endless', stream: true, messages: [{ role: 'user', content: 'Go on forever' }] }, (text) => {
+      started ||= text.includes('more');
+    });
+    return { ...stream, started: () => started };
+  }
+
   afterEach(async () => {
     await gateway.shutdown();
     await upstream.close();
@@ -117,12 +133,7 @@ describe('shutdown timeout: requests still in flight', () => {
   });
 
   it('ends a started stream with a gateway_shutting_down error event and answers a waiting request 503 with Retry-After', async () => {
-    let streamStarted = false;
-    const stream = post(gateway.url, { model: 'up/endless', stream: true, messages: [{ role: 'user', content: 'Go on forever' }] }, (text) => {
-      streamStarted ||= text.includes('more');
-    });
-    const waiting = post(gateway.url, { model: 'up/slow', messages: [{ role: 'user', content: 'Take your time' }] });
-    await until(() => streamStarted && upstream.requests.length === 2);
+    const { stream, waiting } = await startStreamAndWaitingRequest();
 
     await gateway.shutdown();
 
@@ -155,12 +166,7 @@ describe('shutdown timeout: requests still in flight', () => {
   });
 
   it('records the cut requests as 503 gateway_shutting_down and flushes them, still charging what the upstream worked on', async () => {
-    let streamStarted = false;
-    const stream = post(gateway.url, { model: 'up/endless', stream: true, messages: [{ role: 'user', content: 'Go on forever' }] }, (text) => {
-      streamStarted ||= text.includes('more');
-    });
-    const waiting = post(gateway.url, { model: 'up/slow', messages: [{ role: 'user', content: 'Take your time' }] });
-    await until(() => streamStarted && upstream.requests.length === 2);
+    const { stream, waiting } = await startStreamAndWaitingRequest();
     await gateway.shutdown();
     await Promise.all([stream.answer, waiting.answer]);
 
@@ -178,11 +184,8 @@ describe('shutdown timeout: requests still in flight', () => {
   });
 
   it('still records a caller that left before the shutdown as 499', async () => {
-    let streamStarted = false;
-    const stream = post(gateway.url, { model: 'up/endless', stream: true, messages: [{ role: 'user', content: 'Go on forever' }] }, (text) => {
-      streamStarted ||= text.includes('more');
-    });
-    await until(() => streamStarted);
+    const stream = startEndlessStream();
+    await until(() => stream.started());
     stream.destroy();
     await stream.answer.catch(() => undefined);
     await until(() => upstream.abortedResponses === 1);
