@@ -26,6 +26,12 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req.headers.authorization);
+    if (req.url === '/catch-all/v1/models') {
+      // A web app's catch-all route (n8n's editor, a dashboard): 200 to everything, with an HTML page.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<!doctype html><html><body>n8n editor</body></html>');
+    }
+    if (req.url === '/other-api/v1/models') return reply(res, 200, { status: 'ok' });
     if (req.url !== '/v1/models') {
       const message = `Unknown route: GET ${req.url}. This gateway serves POST /v1/chat/completions and GET /v1/models.`;
       return reply(res, 404, { error: { message, type: 'not_found_error', param: null, code: 'unknown_route' } });
@@ -76,6 +82,17 @@ describe('credential test, Gateway server mode', () => {
     expect(res.message).toBe(
       `Switchyard server at ${url}/api: Unknown route: GET /api/v1/models. This gateway serves POST /v1/chat/completions and GET /v1/models. (HTTP 404). ${BASE_URL_HINT}`,
     );
+  });
+
+  it('fails a 200 that is not a model list (an HTML catch-all page, another JSON API) with the Base URL hint', async () => {
+    const html = await checkGateway({ mode: 'gateway', baseUrl: `${url}/catch-all`, gatewayApiKey: 'sk-sy-good' });
+    expect(html).toEqual({
+      status: 'Error',
+      message: `The server at ${url}/catch-all answered GET /v1/models with HTTP 200 but not with a model list ({"data":[{"id":...}]}; got "<!doctype html><html><body>n8n editor</body></html>"), so it is not a Switchyard server. ${BASE_URL_HINT}`,
+    });
+    const other = await checkGateway({ mode: 'gateway', baseUrl: `${url}/other-api`, gatewayApiKey: 'sk-sy-good' });
+    expect(other.status).toBe('Error');
+    expect(other.message).toMatch(/but not with a model list .*got "\{"status":"ok"\}"/);
   });
 
   it('masks a gateway key the server echoes, whatever its shape', async () => {

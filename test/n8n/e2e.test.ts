@@ -12,6 +12,10 @@ import { assertOpenAIResponse, assertOpenAIChunk } from '../helpers/openai-schem
 import { ECHOED_KEY, startEmulator, RATE_LIMITED_MODEL, type Emulator } from './emulator';
 import { itemsOf, missingPrerequisite, PACKAGE_DIR, startGateway, startN8n, type N8nInstance, type RunningGateway } from './harness';
 import {
+  AGENT_TEMPERATURE,
+  CACHED_PROMPT,
+  EXPRESSION_MAX_TOKENS,
+  EXPRESSION_TEMPERATURE,
   agentWorkflow,
   credentials,
   DIRECT_CREDENTIAL_ID,
@@ -129,7 +133,29 @@ suite('n8n community node in a real n8n', () => {
       expect(item.description).toBe('The providers did not answer in time: raise the Timeout option, or prefer latency.');
       expect(String(item.error)).not.toMatch(/Cannot reach|refused|aborted|offline/i);
     });
+
+    // Expression results ("0.3", "123", "false") reached the request as a number and a boolean.
+    const expressions = itemsOf(result, 'Expressions');
+    expect(expressions.map((i) => i.text)).toEqual(SAMPLE_TEXTS.map((t) => `Echo: ${t}`));
+    expressions.forEach((item) => expect(item.cached).toBe(false));
+
+    // Cache Again asks what Cache First asked, in a later node execution: answered from the cache.
+    expect(itemsOf(result, 'Cache First').map((i) => i.text)).toEqual([`Echo: ${CACHED_PROMPT}`, `Echo: ${CACHED_PROMPT}`]);
+    const again = itemsOf(result, 'Cache Again');
+    expect(again).toHaveLength(2);
+    again.forEach((item) => {
+      expect(item).toMatchObject({ text: `Echo: ${CACHED_PROMPT}`, cached: true, cost_usd: 0 });
+    });
     return { slow };
+  }
+
+  /** The upstream requests the "Expressions" node caused, with its options as typed values. */
+  function expectExpressionOptions(calls: Emulator['requests']) {
+    const sent = calls.filter((r) => r.body.temperature === EXPRESSION_TEMPERATURE);
+    expect(sent).toHaveLength(2);
+    sent.forEach((r) => expect(r.body.max_tokens ?? r.body.max_completion_tokens).toBe(EXPRESSION_MAX_TOKENS));
+    // Cache First's question reached the provider once: its second item and both of Cache Again's came from the cache.
+    expect(calls.filter((r) => JSON.stringify(r.body.messages).includes(CACHED_PROMPT))).toHaveLength(1);
   }
 
   test('Direct mode: chat, extract (with one repair), classify, fallback and Continue On Fail, routed inside n8n', async () => {
@@ -150,6 +176,7 @@ suite('n8n community node in a real n8n', () => {
       expect(JSON.stringify(item)).not.toContain(ECHOED_KEY);
     });
     expect(calls.some((r) => r.body.model === RATE_LIMITED_MODEL)).toBe(true);
+    expectExpressionOptions(calls);
     const extractCall = calls.find((r) => (r.body.response_format as { json_schema?: { name?: string } })?.json_schema?.name === 'extracted_fields');
     expect(extractCall?.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { strict: true, schema: { required: ['name', 'company', 'employees', 'website'] } } });
     const classifyCall = calls.find((r) => (r.body.response_format as { json_schema?: { name?: string } })?.json_schema?.name === 'classification');
@@ -167,6 +194,7 @@ suite('n8n community node in a real n8n', () => {
     slow.forEach((item) => expect(item.error).toBe(`The Switchyard server at ${gateway.url} did not answer within 0.5 s`));
     const calls = emulator.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
     expect(calls.length).toBeGreaterThanOrEqual(10);
+    expectExpressionOptions(calls);
     expect(emulator.invalid).toEqual([]);
 
     // The same node with a key the server does not know: a readable 401 per item (Continue On Fail).
@@ -185,6 +213,8 @@ suite('n8n community node in a real n8n', () => {
     // The model asked for the calculator, n8n ran it, the result went back to the model.
     expect(calls.map((r) => (r.body.messages as Array<{ role: string }>).map((m) => m.role).at(-1))).toEqual(['user', 'tool']);
     calls.forEach((r) => expect((r.body.tools as Array<{ function: { name: string } }>)[0]?.function.name).toBe('Calculator'));
+    // The Chat Model's Sampling Temperature, set by an expression ("0.2"), arrived as a number.
+    calls.forEach((r) => expect(r.body.temperature).toBe(AGENT_TEMPERATURE));
     expect(emulator.invalid).toEqual([]);
   }
 

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { switchyardClient } from '../../connectors/n8n/nodes/shared/client';
 import type { SwitchyardCredentialData } from '../../connectors/n8n/nodes/shared/credentials';
+import { BASE_URL_HINT } from '../../connectors/n8n/nodes/shared/failures';
 import { fixtureJson } from '../helpers/fixtures';
 import { freePort, PACKAGE_DIR } from './harness';
 
@@ -141,6 +142,26 @@ describe('Gateway mode: the credential as entered', () => {
       expect((await client.chat(CHAT)).text).toBe('Hello! ¿Cómo estás? 👋');
     }
     expect(new Set(seen)).toEqual(new Set(['/v1/models', '/v1/chat/completions']));
+  });
+
+  it('a 2xx that is not JSON (an HTML catch-all page) points at the Base URL', async () => {
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><body>Dashboard</body></html>');
+    const client = await switchyardClient(n8nContext({ mode: 'gateway', baseUrl: url }));
+    for (const call of [() => client.chat(CHAT), () => client.models()]) {
+      const err = await failure(call());
+      expect(err).toBeInstanceOf(NodeApiError);
+      expect(err.message).toBe(`The server at ${url} answered HTTP 200 with something other than a Switchyard JSON response ("<!doctype html><html><body>Dashboard</body></html>")`);
+      expect(err.description).toBe(BASE_URL_HINT);
+    }
+  });
+
+  it('a proxy\'s HTML 502 in front of the server: the server or the proxy answered without a Switchyard error', async () => {
+    handler = (_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    const client = await switchyardClient(n8nContext({ mode: 'gateway', baseUrl: url }));
+    const err = await failure(client.chat(CHAT));
+    expect(err.description).toBe(
+      "The Switchyard server (or a proxy in front of it) answered HTTP 502 without a Switchyard error: check that the server is running and that 'Base URL' points at it.",
+    );
   });
 
   it('a gateway key the server echoes back is masked even without a key-like prefix', async () => {

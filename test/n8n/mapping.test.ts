@@ -7,6 +7,7 @@ import {
   buildExtractCall,
   chatOutput,
   combineRoutes,
+  optionValues,
   parseMessages,
   routeOutput,
   toCompletion,
@@ -22,6 +23,8 @@ import {
   redact,
 } from '../../connectors/n8n/nodes/shared/failures';
 import { credentialMode, credentialSecrets, directSettings, gatewayBaseUrl } from '../../connectors/n8n/nodes/shared/credentials';
+import { booleanOption, numberOption } from '../../connectors/n8n/nodes/shared/parameters';
+import { modelSettings } from '../../connectors/n8n/nodes/SwitchyardChatModel/settings';
 import { fixtureJson } from '../helpers/fixtures';
 
 const FIELDS: FieldParam[] = [
@@ -226,6 +229,46 @@ describe('responses -> output items', () => {
   });
 });
 
+describe('options set by expressions (n8n passes their results as strings)', () => {
+  it('takes "0.3", "200", "0.01" and "true" as the numbers and boolean they spell', () => {
+    const body = buildChatBody({
+      inputType: 'prompt',
+      prompt: 'Hi',
+      options: { temperature: '0.3', maxTokens: ' 200 ', maxCostUsd: '0.01', cache: 'true', timeoutSeconds: '30' },
+    });
+    expect(body).toEqual({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Hi' }],
+      temperature: 0.3,
+      max_tokens: 200,
+      routing: { max_cost_usd: 0.01, cache: true },
+    });
+    expect(optionValues({ cache: 'FALSE', timeoutSeconds: '30' })).toMatchObject({ cache: false, timeoutSeconds: 30 });
+    expect(buildChatBody({ inputType: 'prompt', prompt: 'Hi', options: { cache: 'false', temperature: 0 } })).toMatchObject({ temperature: 0, routing: { cache: false } });
+  });
+
+  it('an expression that gave nothing leaves the option unset', () => {
+    expect(buildChatBody({ inputType: 'prompt', prompt: 'Hi', options: { temperature: '', maxTokens: ' ', cache: '' } })).toEqual({ model: 'auto', messages: [{ role: 'user', content: 'Hi' }] });
+  });
+
+  it('anything else is refused, naming the option', () => {
+    const warm = thrown(() => buildChatBody({ inputType: 'prompt', prompt: 'Hi', options: { temperature: 'warm' } }));
+    expect(warm.message).toBe(`'Temperature' must be a number, got "warm"`);
+    expect(warm.description).toMatch(/expression that gives one/);
+    expect(thrown(() => buildChatBody({ inputType: 'prompt', prompt: 'Hi', options: { cache: 'yes' } })).message).toBe(`'Cache' must be true or false, got "yes"`);
+    expect(thrown(() => optionValues({ maxCostUsd: '1e' })).message).toMatch(/^'Max Cost \(USD\)' must be a number/);
+    expect(thrown(() => optionValues({ timeoutSeconds: 'soon' })).message).toMatch(/^'Timeout \(Seconds\)' must be a number/);
+    expect(() => numberOption({}, 'X')).toThrow(ParameterError);
+    expect(booleanOption(true, 'X')).toBe(true);
+  });
+
+  it('the Chat Model node reads its options the same way', () => {
+    expect(modelSettings({ temperature: '0.2', maxTokens: '300', timeoutSeconds: '5' })).toEqual({ temperature: 0.2, maxTokens: 300, timeout: 5000 });
+    expect(modelSettings({ temperature: 0.7, maxTokens: 1024, timeoutSeconds: 120 })).toEqual({ temperature: 0.7, maxTokens: 1024, timeout: 120_000 });
+    expect(thrown(() => modelSettings({ temperature: 'hot' })).message).toBe(`'Sampling Temperature' must be a number, got "hot"`);
+  });
+});
+
 describe('failures -> readable n8n errors', () => {
   it('points at the provider key field the upstream rejected (Direct mode)', () => {
     const e = explainFailure({ status: 502, code: 'upstream_auth', message: 'anthropic: upstream rejected the provider API key: invalid x-api-key' }, 'direct');
@@ -248,6 +291,30 @@ describe('failures -> readable n8n errors', () => {
     expect(explainFailure({ status: 429, message: 'slow down' }, 'gateway').description).toMatch(/Fallback Models/);
     expect(explainFailure({ status: 504, code: 'deadline_exceeded', message: 'deadline' }, 'direct').description).toMatch(/Timeout/);
     expect(explainFailure({ status: 400, param: 'messages[0].role', message: 'bad' }, 'direct').description).toBe("Fix the value of 'messages[0].role'.");
+  });
+
+  it('a provider out of credit (402 or insufficient_quota) is billing, not "wait and retry"; the key budget is the server\'s', () => {
+    const quota = { status: 429, code: 'insufficient_quota', message: 'all 2 attempts failed. Last error: openai: You exceeded your current quota.' };
+    expect(explainFailure(quota, 'direct').description).toBe(
+      "OpenAI reports that the account behind 'OpenAI API Key' is out of credit or over its usage quota; retrying will not help. Add credit or raise the spending limit in OpenAI's billing settings, or add Fallback Models on another provider.",
+    );
+    expect(explainFailure({ ...quota, message: 'deepseek: Insufficient Balance', status: 402, code: null }, 'gateway').description).toBe(
+      "DeepSeek reports that the account behind the Switchyard server's key is out of credit or over its usage quota; retrying will not help. Add credit or raise the spending limit in DeepSeek's billing settings, or add Fallback Models on another provider.",
+    );
+    const budget = { status: 429, type: 'budget_exceeded', code: 'insufficient_quota', message: "The daily budget of $1.00 for API key 'zap' is used up." };
+    expect(explainFailure(budget, 'gateway').description).toMatch(/^The gateway key's budget is used up: raise it on the Switchyard server/);
+    for (const f of [quota, budget]) expect(explainFailure(f, 'gateway').description).not.toMatch(/wait and retry/);
+  });
+
+  it('a 502/503 without a Switchyard error (a proxy\'s HTML page) says the server or a proxy answered, not that every provider failed', () => {
+    for (const status of [502, 503]) {
+      const e = explainFailure(failureFromBody(status, '<html><body><h1>Bad Gateway</h1></body></html>'), 'gateway');
+      expect(e.description).toBe(
+        `The Switchyard server (or a proxy in front of it) answered HTTP ${status} without a Switchyard error: check that the server is running and that 'Base URL' points at it.`,
+      );
+    }
+    const relayed = failureFromBody(502, { error: { message: 'openai: upstream error', type: 'api_error', param: null, code: 'upstream_error' } });
+    expect(explainFailure(relayed, 'gateway').description).toMatch(/^Every candidate provider failed/);
   });
 
   it('points at the Base URL when the server does not know the route (an extra path in the URL)', () => {
@@ -284,7 +351,7 @@ describe('failures -> readable n8n errors', () => {
   });
 
   it('keeps non-JSON bodies short and says when the server cannot be reached', () => {
-    expect(failureFromBody(502, '<html>Bad gateway</html>')).toEqual({ status: 502, message: 'HTTP 502: <html>Bad gateway</html>' });
+    expect(failureFromBody(502, '<html>Bad gateway</html>')).toEqual({ status: 502, message: 'HTTP 502: <html>Bad gateway</html>', bare: true });
     const e = explainUnreachable('http://10.0.0.5:8787', { code: 'ECONNREFUSED' });
     expect(e.message).toBe('Cannot reach the Switchyard server at http://10.0.0.5:8787 (ECONNREFUSED)');
     expect(e.description).toMatch(/Base URL/);

@@ -17,6 +17,14 @@ export const SAMPLE_TEXTS = [
 
 export const LABELS = ['complaint', 'question', 'praise'];
 
+/** The "Expressions" node's option values, given as expression strings. */
+export const EXPRESSION_TEMPERATURE = 0.3;
+export const EXPRESSION_MAX_TOKENS = 123;
+/** Asked by "Cache First" then "Cache Again", both with the Cache option on. */
+export const CACHED_PROMPT = 'Same question, asked twice: what is the capital of France?';
+/** The Chat Model's options in the agent workflow, given as expression strings. */
+export const AGENT_TEMPERATURE = 0.2;
+
 /** Timeout option of the "Slow" node, far below the emulator's SLOW_ANSWER_MS. */
 export const SLOW_TIMEOUT_SECONDS = 0.5;
 
@@ -137,6 +145,24 @@ export function operationsWorkflow(id: string, credentialId: string, wrongKeyCre
       { onError: 'continueRegularOutput' },
     ),
   ];
+  // Options set by expressions arrive as strings ("0.3", "true"): they must reach the request as numbers and booleans.
+  ops.push(
+    switchyardNode('Expressions', [600, 750], credentialId, {
+      operation: 'chat',
+      inputType: 'prompt',
+      prompt: '={{ $json.text }}',
+      model: 'openai/gpt-4.1-mini',
+      options: {
+        temperature: `={{ "${EXPRESSION_TEMPERATURE}" }}`,
+        maxTokens: `={{ "${EXPRESSION_MAX_TOKENS}" }}`,
+        maxCostUsd: '={{ "1" }}',
+        cache: '={{ "false" }}',
+        timeoutSeconds: '={{ "60" }}',
+      },
+    }),
+  );
+  const cached = (name: string, y: number) =>
+    switchyardNode(name, [800, y], credentialId, { operation: 'chat', inputType: 'prompt', prompt: CACHED_PROMPT, model: 'openai/gpt-4.1-mini', options: { cache: true } });
   if (wrongKeyCredentialId) {
     ops.push(
       switchyardNode(
@@ -153,11 +179,13 @@ export function operationsWorkflow(id: string, credentialId: string, wrongKeyCre
     id,
     name: `Switchyard e2e ${id}`,
     active: false,
-    nodes: [...itemsSource, ...ops],
+    nodes: [...itemsSource, ...ops, cached('Cache First', 900), cached('Cache Again', 1050)],
     connections: {
       Start: { main: [[{ node: 'Messages', type: 'main', index: 0 }]] },
       Messages: { main: [[{ node: 'One Per Item', type: 'main', index: 0 }]] },
-      'One Per Item': { main: [names] },
+      'One Per Item': { main: [[...names, { node: 'Cache First', type: 'main', index: 0 }]] },
+      // Cache Again runs after Cache First, in another node execution (its own client, as a later execution has).
+      'Cache First': { main: [[{ node: 'Cache Again', type: 'main', index: 0 }]] },
     },
     settings: { executionOrder: 'v1' },
   };
@@ -187,7 +215,7 @@ export function agentWorkflow(id: string, credentialId: string): NodeJson & { id
         type: CHAT_MODEL_TYPE,
         typeVersion: 1,
         position: [200, 250],
-        parameters: { model: 'auto', options: { prefer: 'cost', fallbackModels: ['openai/gpt-4.1-mini'] } },
+        parameters: { model: 'auto', options: { prefer: 'cost', fallbackModels: ['openai/gpt-4.1-mini'], temperature: `={{ "${AGENT_TEMPERATURE}" }}`, timeoutSeconds: '={{ "60" }}' } },
         credentials: { switchyardApi: { id: credentialId, name: 'Switchyard' } },
       },
       { id: 'calc-id', name: 'Calculator', type: '@n8n/n8n-nodes-langchain.toolCalculator', typeVersion: 1, position: [400, 250], parameters: {} },

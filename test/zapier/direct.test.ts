@@ -174,6 +174,23 @@ describe('Generate Text', () => {
     expectNoSecret(payload.message);
   });
 
+  test('a provider account out of credit (OpenAI 429 insufficient_quota): billing advice naming the provider, not a retry nor a key budget', async () => {
+    // OpenAI's documented body for an exhausted quota: a 429 that waiting does not clear.
+    const quota = { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+    nock(OPENAI).post('/v1/chat/completions').times(3).reply(429, quota);
+
+    const err = await rejection(
+      appTester(generate_text.operation.perform, { authData: directAuth({ openai: KEYS.openai }), inputData: { prompt: 'Say hello', model: 'openai/gpt-4.1-mini' } }),
+    );
+
+    const payload = zapierErrorPayload(err);
+    expect(payload).toMatchObject({ name: 'AppError', code: 'insufficient_quota', status: 429 });
+    expect(payload.message).toMatch(/^OpenAI reports that its account is out of credit or over its usage quota \(openai: You exceeded your current quota/);
+    expect(payload.message).toContain('billing settings of the OpenAI account behind the key in "OpenAI API Key"');
+    expect(payload.message).not.toMatch(/Switchyard server|budget/i);
+    expectNoSecret(payload.message);
+  });
+
   test('two rejected keys are both named', async () => {
     nock(OPENAI).post('/v1/chat/completions').reply(401, fixtureJson('openai/error-401.json'));
     nock(ANTHROPIC).post('/v1/messages').reply(401, fixtureJson('anthropic/error-401.json'));

@@ -65,6 +65,28 @@ describe('toZapierError', () => {
     expect([unknownModel.message, failed.message, provider.message, budget.message, timeout.message].join(' ')).not.toMatch(/\.\.|\.\)\./);
   });
 
+  test('only type budget_exceeded is the key’s budget; insufficient_quota or a 402 is the provider’s billing, never retried', () => {
+    const budget = mapped(new GatewayError(429, "The daily budget of $1 for API key 'k' (key_1) is used up.", { type: 'budget_exceeded', code: 'insufficient_quota' }));
+    expect(budget).toMatchObject({ name: 'AppError', code: 'insufficient_quota', status: 429 });
+    expect(budget.message).toMatch(/Raise the key's budget on the Switchyard server/);
+
+    const relayed = mapped(new GatewayError(429, 'all 2 attempts failed. Last error: anthropic: the provider account is out of credit: Your credit balance is too low', { code: 'insufficient_quota' }));
+    expect(relayed).toMatchObject({ name: 'AppError', code: 'insufficient_quota', status: 429 });
+    expect(relayed.message).toMatch(/^Anthropic reports that its account is out of credit .*billing settings of the Anthropic account behind the key in "Anthropic API Key"/);
+    expect(relayed.message).not.toMatch(/budget/i);
+
+    const paymentRequired = mapped(new GatewayError(402, 'deepseek: Insufficient Balance', { code: 'insufficient_balance' }));
+    expect(paymentRequired).toMatchObject({ name: 'AppError', code: 'insufficient_quota', status: 402 });
+    expect(paymentRequired.message).toMatch(/^DeepSeek reports that its account is out of credit/);
+
+    const direct = mapped(new ProviderError({ kind: 'rate_limited', provider: 'openai', status: 429, retryable: false, message: 'You exceeded your current quota.' }));
+    expect(direct).toMatchObject({ name: 'AppError', code: 'insufficient_quota' });
+    expect(direct.message).toMatch(/^OpenAI reports that its account is out of credit/);
+
+    // A plain rate limit still waits and retries.
+    expect(mapped(new GatewayError(429, 'openai: slow down', { code: 'rate_limit_exceeded', headers: { 'retry-after': '7' } }))).toMatchObject({ name: 'ThrottledError', delay: 7 });
+  });
+
   test('sentences end once, whatever punctuation the first one brings', () => {
     expect(sentences('no provider offers it.', 'Pick a model.')).toBe('no provider offers it. Pick a model.');
     expect(sentences('no provider offers it', 'Pick a model')).toBe('no provider offers it. Pick a model.');

@@ -4,6 +4,8 @@
  * the server's upstream providers are answered by nock with their documented payloads.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
@@ -179,6 +181,48 @@ describe('Actions through the gateway', () => {
     expect(payload.name).toBe('AppError');
     expect(payload.message).toMatch(/daily budget .* (is used up|has \$[0-9.]+ left).*Raise the key's budget/);
     expect(payload.message).not.toContain(frugal);
+  });
+
+  test('a provider quota relayed by the gateway (429 insufficient_quota) is the provider’s billing, not the key’s budget', async () => {
+    const quota = { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+    nock(OPENAI).post('/v1/chat/completions').times(3).reply(429, quota);
+    const err = await rejection(appTester(generate_text.operation.perform, { authData: gatewayAuth(), inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' } }));
+    const payload = zapierErrorPayload(err);
+    expect(payload).toMatchObject({ name: 'AppError', code: 'insufficient_quota', status: 429 });
+    expect(payload.message).toMatch(/^OpenAI reports that its account is out of credit or over its usage quota/);
+    expect(payload.message).toContain("billing settings of the OpenAI account behind the Switchyard server's key");
+    expect(payload.message).not.toMatch(/budget/i);
+  });
+
+  test('a provider rejecting the server’s own key: fix it on the Switchyard server, not in the Zapier connection', async () => {
+    nock(OPENAI).post('/v1/chat/completions').reply(401, fixtureJson('openai/error-401.json'));
+    const err = await rejection(appTester(generate_text.operation.perform, { authData: gatewayAuth(), inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' } }));
+    const payload = zapierErrorPayload(err);
+    expect(payload).toMatchObject({ name: 'AppError', code: 'upstream_auth', status: 502 });
+    expect(payload.message).toMatch(/^The Switchyard server's OpenAI API key was rejected by OpenAI \(/);
+    expect(payload.message).toContain("Fix the key in the Switchyard server's config or environment (e.g. OPENAI_API_KEY)");
+    expect(payload.message).not.toContain('"OpenAI API Key"');
+    expectNoSecret(payload.message);
+  });
+
+  test('a proxy’s HTML 502/503 in front of the gateway: the server or proxy answered without a Switchyard error, not "every model failed"', async () => {
+    const proxy = createServer((_req, res) => res.writeHead(Number(_req.url?.includes('503') ? 503 : 502), { 'content-type': 'text/html' }).end('<html><body><h1>Bad Gateway</h1></body></html>'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      for (const [path, status] of [['', 502], ['/503', 503]] as const) {
+        const err = await rejection(
+          appTester(generate_text.operation.perform, { authData: { ...gatewayAuth(), gateway_url: `${proxyUrl}${path}` }, inputData: { prompt: 'Hi', model: 'auto' } }),
+        );
+        const payload = zapierErrorPayload(err);
+        expect(payload).toMatchObject({ name: 'AppError', code: 'bad_gateway_response', status });
+        expect(payload.message).toBe(
+          `The Switchyard server (or a proxy in front of it) answered HTTP ${status} without a Switchyard error. Check that the Switchyard server is running and reachable at the Gateway URL, then try again.`,
+        );
+      }
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   test('an unknown model: the gateway’s 404 becomes an actionable error', async () => {

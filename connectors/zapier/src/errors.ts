@@ -66,7 +66,7 @@ function retryAfterSeconds(ms: number | undefined): number | undefined {
 }
 
 /** "openai" from "openai: upstream rejected ..." or "... Last error: openai: ...". */
-function providerFromMessage(message: string): string | undefined {
+export function providerFromMessage(message: string): string | undefined {
   return /(?:^|Last error: )([a-z0-9_-]+):\s/i.exec(message)?.[1]?.toLowerCase();
 }
 
@@ -81,10 +81,27 @@ export function authAdvice(providers: readonly string[], detail: string): StepEr
   return new StepError(`${who} rejected the API key (${clause(detail)}). Open the Switchyard connection in Zapier and ${fix}.`, 'provider_auth', 401);
 }
 
+/**
+ * The provider account behind a key is out of credit or over its quota (OpenAI 429 `insufficient_quota`,
+ * a 402 from OpenRouter or DeepSeek, Anthropic's billing_error): waiting will not help, so it is not retried.
+ * `keyHolder` says whose key it is: the connection's field (Direct) or the Switchyard server's (Gateway).
+ */
+export function quotaAdvice(provider: string | undefined, detail: string, status: number, keyHolder?: string): StepError {
+  const title = provider ? providerTitle(provider) : 'A provider';
+  const account = provider ? `the ${title} account` : 'that provider account';
+  const holder = keyHolder ?? (provider && keyFieldOf(provider) ? `the key in "${keyFieldOf(provider)?.label}"` : 'the key');
+  return new StepError(
+    `${title} reports that its account is out of credit or over its usage quota (${clause(detail)}). Waiting will not help: add credit or raise the spending limit in the billing settings of ${account} behind ${holder}, or add fallback models from another provider.`,
+    'insufficient_quota',
+    status,
+  );
+}
+
 function fromProviderError(err: ProviderError): Error {
   const title = err.provider ? providerTitle(err.provider) : 'The provider';
   switch (err.kind) {
     case 'rate_limited':
+      if (!err.retryable) return quotaAdvice(err.provider, err.message, err.status ?? 429);
       return new RetryLaterError(`${title} is rate limiting requests: ${err.message}`, retryAfterSeconds(err.retryAfterMs));
     case 'auth':
       return authAdvice(err.provider ? [err.provider] : [], err.message);
@@ -105,11 +122,12 @@ export function timeoutAdvice(what: string): string {
 
 function fromGatewayError(err: GatewayError): Error {
   const retryAfter = Number(err.headers['retry-after']);
-  if (err.status === 429 && !isBudgetRefusal(err)) {
-    return new RetryLaterError(err.message, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : undefined);
+  if (isBudgetRefusal(err)) {
+    return new StepError(sentences(err.message, "Raise the key's budget on the Switchyard server, or wait until it resets."), err.code ?? 'budget_exceeded', err.status);
   }
+  if (isProviderQuota(err)) return quotaAdvice(providerFromMessage(err.message), err.message, err.status);
   if (err.status === 429) {
-    return new StepError(sentences(err.message, "Raise the key's budget on the Switchyard server, or wait until it resets."), err.code ?? 'budget_exceeded', 429);
+    return new RetryLaterError(err.message, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : undefined);
   }
   if (err.code === 'upstream_auth') {
     const provider = providerFromMessage(err.message);
@@ -125,15 +143,35 @@ function fromGatewayError(err: GatewayError): Error {
   if (err.status === 504 || err.code === 'upstream_timeout' || err.code === 'deadline_exceeded') {
     return new StepError(timeoutAdvice(`No model answered in time: ${err.message}`), err.code ?? 'timeout', err.status);
   }
+  if (isBareHttpStatus(err)) {
+    return new StepError(
+      `The Switchyard server (or a proxy in front of it) answered HTTP ${err.status} without a Switchyard error. Check that the Switchyard server is running and reachable at the Gateway URL, then try again.`,
+      'bad_gateway_response',
+      err.status,
+    );
+  }
   if (err.status >= 500) {
     return new StepError(sentences(`Every model failed: ${err.message}`, 'Try again, or add fallback models or another provider key.'), err.code ?? 'upstream_error', err.status);
   }
   return new StepError(err.message, err.code ?? 'invalid_request', err.status);
 }
 
-/** A gateway key's spending budget is used up: waiting a few seconds will not help. */
+/** The Switchyard key's own spending budget is used up (src/server/access.ts sends type `budget_exceeded`). */
 function isBudgetRefusal(err: GatewayError): boolean {
-  return err.type === 'budget_exceeded' || (err.code !== null && /budget|quota/i.test(err.code));
+  return err.type === 'budget_exceeded';
+}
+
+/** A provider's account is out of credit: `insufficient_quota` (the core's mapping of a non-retryable quota) or a 402. */
+export function isProviderQuota(err: GatewayError): boolean {
+  return !isBudgetRefusal(err) && (err.code === 'insufficient_quota' || err.status === 402);
+}
+
+/** The `type` of a GatewayError built from an answer that carried no Switchyard error body (e.g. a proxy's HTML page). */
+export const NO_SWITCHYARD_ERROR = 'no_switchyard_error';
+
+/** A 5xx with no Switchyard error body: the server is down or a proxy in front of it failed, not the models. */
+function isBareHttpStatus(err: GatewayError): boolean {
+  return err.status >= 500 && err.type === NO_SWITCHYARD_ERROR;
 }
 
 /** Node's fetch and node-fetch report network failures differently; both become one message. */

@@ -22,8 +22,10 @@ import {
 	type LabelParam,
 	type Operation,
 	type StructuredCall,
+	OPTION_LABELS,
 	routeOutput,
 } from '../shared/mapping';
+import { numberOption } from '../shared/parameters';
 import { switchyardMethods } from '../shared/methods';
 import { switchyardProperties } from './description';
 
@@ -98,7 +100,8 @@ function asNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number):
 
 function settingsFor(ctx: IExecuteFunctions, options: CallOptionsParam): CallSettings {
 	const settings: CallSettings = {};
-	if (typeof options.timeoutSeconds === 'number' && options.timeoutSeconds > 0) settings.timeoutMs = options.timeoutSeconds * 1000;
+	const timeoutSeconds = numberOption(options.timeoutSeconds, OPTION_LABELS.timeoutSeconds);
+	if (timeoutSeconds !== undefined && timeoutSeconds > 0) settings.timeoutMs = timeoutSeconds * 1000;
 	const signal = ctx.getExecutionCancelSignal();
 	if (signal) settings.signal = signal;
 	return settings;

@@ -1,5 +1,5 @@
 import { supplyModel } from '@n8n/ai-node-sdk';
-import { NodeConnectionTypes } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import type {
 	INodeType,
 	INodeTypeDescription,
@@ -10,21 +10,15 @@ import {
 	CREDENTIAL_NAME,
 	credentialMode,
 	credentialSecrets,
-	directSettings,
 	gatewayBaseUrl,
 	type SwitchyardCredentialData,
 } from '../shared/credentials';
-import { listParam, type Prefer } from '../shared/mapping';
+import { acquireDirectCore } from '../shared/client';
+import { listParam } from '../shared/mapping';
+import type { ParameterError } from '../shared/parameters';
+import { modelSettings, type ModelOptions, type ModelSettings } from './settings';
 import { switchyardMethods } from '../shared/methods';
 import { SwitchyardEmbeddedChatModel, type RoutingParams } from './embeddedModel';
-
-interface ModelOptions {
-	prefer?: Prefer;
-	fallbackModels?: string[] | string;
-	temperature?: number;
-	maxTokens?: number;
-	timeoutSeconds?: number;
-}
 
 function routingOf(options: ModelOptions): RoutingParams | undefined {
 	const routing: RoutingParams = {};
@@ -133,7 +127,15 @@ export class SwitchyardChatModel implements INodeType {
 		const model = (this.getNodeParameter('model', itemIndex, 'auto') as string) || 'auto';
 		const options = this.getNodeParameter('options', itemIndex, {}) as ModelOptions;
 		const routing = routingOf(options);
-		const timeout = options.timeoutSeconds ? options.timeoutSeconds * 1000 : undefined;
+		let settings: ModelSettings;
+		try {
+			settings = modelSettings(options);
+		} catch (error) {
+			// modelSettings only throws ParameterError: an option the user fixes in this node.
+			const problem = error as ParameterError;
+			throw new NodeOperationError(this.getNode(), problem.message, { description: problem.description, itemIndex });
+		}
+		const { temperature, maxTokens, timeout } = settings;
 
 		if (credentialMode(data) === 'gateway') {
 			// The gateway is OpenAI-compatible: n8n's own OpenAI chat model talks to it; routing travels in the body.
@@ -142,21 +144,21 @@ export class SwitchyardChatModel implements INodeType {
 				baseUrl: `${gatewayBaseUrl(data)}/v1`,
 				apiKey: data.gatewayApiKey?.trim() || 'no-key',
 				model,
-				temperature: options.temperature,
-				maxTokens: options.maxTokens,
+				temperature,
+				maxTokens,
 				timeout,
 				...(routing ? { additionalParams: { routing } } : {}),
 			});
 		}
 
-		const { createEmbeddedSwitchyard } = await import('../../vendor/switchyard-core');
-		const core = createEmbeddedSwitchyard(directSettings(data));
+		// The same pooled core as the Switchyard node's: health and circuit state carry across executions.
+		const lease = await acquireDirectCore(data);
 		const chatModel = new SwitchyardEmbeddedChatModel(
-			core,
+			lease.core,
 			model,
-			{ temperature: options.temperature, maxTokens: options.maxTokens, timeout, routing },
+			{ temperature, maxTokens, timeout, routing },
 			credentialSecrets(data),
 		);
-		return { ...supplyModel(this, chatModel), closeFunction: async () => await core.close() };
+		return { ...supplyModel(this, chatModel), closeFunction: async () => lease.release() };
 	}
 }

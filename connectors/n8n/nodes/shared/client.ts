@@ -6,7 +6,8 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions, INode, JsonObject } from 'n8n-workflow';
 import type { EmbeddedSwitchyard } from '../../vendor/switchyard-core';
 import { CREDENTIAL_NAME, credentialMode, credentialSecrets, directSettings, gatewayBaseUrl, type SwitchyardCredentialData } from './credentials';
-import { explainFailure, explainNetworkFailure, failureFromBody, networkFailure, redact, redactError, type Explained, type Failure, type Mode } from './failures';
+import { explainFailure, explainNetworkFailure, explainNotSwitchyard, failureFromBody, networkFailure, redact, redactError, type Explained, type Failure, type Mode } from './failures';
+import { CorePool, type CoreLease } from './corePool';
 import { toCompletion, type ChatBody, type Completion } from './mapping';
 import { directModelOptions, gatewayModelOptions, type ModelOption } from './modelOptions';
 
@@ -48,9 +49,30 @@ async function loadCore() {
 	return await import('../../vendor/switchyard-core.js');
 }
 
+/** This process's Direct-mode cores, shared by every execution (see corePool.ts for why). */
+let directCores: CorePool | undefined;
+
+/**
+ * The embedded core for a Direct credential, kept across executions so its cache, health and circuit
+ * state carry over; `release()` when the execution is done with it.
+ */
+export async function acquireDirectCore(data: SwitchyardCredentialData): Promise<CoreLease> {
+	if (!directCores) {
+		const { createEmbeddedSwitchyard } = await loadCore();
+		directCores ??= new CorePool({ create: createEmbeddedSwitchyard });
+	}
+	return directCores.acquire(directSettings(data));
+}
+
+/** Closes every pooled core now (tests; n8n itself never needs to: idle cores close themselves). */
+export async function closeDirectCores(): Promise<void> {
+	await directCores?.closeAll();
+}
+
 class DirectClient implements SwitchyardClient {
 	readonly mode = 'direct' as const;
-	private core?: EmbeddedSwitchyard;
+	/** The promise, not the lease: two calls racing to the first use still take one lease. */
+	private lease?: Promise<CoreLease>;
 	private readonly secrets: string[];
 
 	constructor(
@@ -61,11 +83,8 @@ class DirectClient implements SwitchyardClient {
 	}
 
 	private async embedded(): Promise<EmbeddedSwitchyard> {
-		if (!this.core) {
-			const { createEmbeddedSwitchyard } = await loadCore();
-			this.core = createEmbeddedSwitchyard(directSettings(this.data));
-		}
-		return this.core;
+		this.lease ??= acquireDirectCore(this.data);
+		return (await this.lease).core;
 	}
 
 	async chat(body: ChatBody, settings: CallSettings = {}): Promise<Completion> {
@@ -90,8 +109,11 @@ class DirectClient implements SwitchyardClient {
 		return directModelOptions(core.models());
 	}
 
+	/** Hands the core back to the pool: it stays open for the next execution until it idles out. */
 	async close(): Promise<void> {
-		await this.core?.close();
+		const lease = this.lease;
+		this.lease = undefined;
+		(await lease)?.release();
 	}
 }
 
@@ -129,8 +151,11 @@ class GatewayClient implements SwitchyardClient {
 	}
 
 	private check(res: FullResponse): Record<string, unknown> {
-		if (res.statusCode >= 200 && res.statusCode < 300 && res.body && typeof res.body === 'object') {
-			return res.body as Record<string, unknown>;
+		const ok = res.statusCode >= 200 && res.statusCode < 300;
+		if (ok && res.body && typeof res.body === 'object' && !Array.isArray(res.body)) return res.body as Record<string, unknown>;
+		if (ok) {
+			const explained = explainNotSwitchyard(this.baseUrl, res.statusCode, res.body, this.secrets);
+			throw apiError(this.ctx.getNode(), explained, { message: explained.message });
 		}
 		const failure = failureFromBody(res.statusCode, res.body);
 		throw apiError(this.ctx.getNode(), explainFailure(failure, 'gateway', this.secrets), failureResponse(failure, this.secrets));

@@ -12,6 +12,24 @@ export type ProviderChecker = (settings: DirectSettings) => Promise<ProviderChec
 
 export const CHECK_TIMEOUT_MS = 15_000;
 
+/** OpenAI's list shape, as the Switchyard server answers GET /v1/models: `{"data":[{"id":"auto",...},...]}`. */
+function isModelList(text: string): boolean {
+	let body: unknown;
+	try {
+		body = JSON.parse(text);
+	} catch {
+		return false;
+	}
+	const data = (body as { data?: unknown } | null)?.data;
+	return Array.isArray(data) && data.every((m) => typeof (m as { id?: unknown } | null)?.id === 'string');
+}
+
+/** The start of an unexpected body, on one line, to show what answered instead. */
+export function bodySnippet(text: string): string {
+	const line = text.replace(/\s+/g, ' ').trim();
+	return line ? `got "${line.slice(0, 60)}${line.length > 60 ? '...' : ''}"` : 'empty body';
+}
+
 /** Gateway mode: GET /v1/models on the server with the gateway key. */
 export async function checkGateway(data: SwitchyardCredentialData, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
 	const baseUrl = gatewayBaseUrl(data);
@@ -27,7 +45,14 @@ export async function checkGateway(data: SwitchyardCredentialData, timeoutMs = C
 		const explained = explainNetworkFailure(baseUrl, networkFailure(error), { timeoutMs, secrets });
 		return { status: 'Error', message: `${explained.message}: check 'Base URL'` };
 	}
-	if (res.ok) return { status: 'OK', message: `Connected to the Switchyard server at ${baseUrl}` };
+	if (res.ok) {
+		const text = await res.text();
+		if (isModelList(text)) return { status: 'OK', message: `Connected to the Switchyard server at ${baseUrl}` };
+		return {
+			status: 'Error',
+			message: redact(`The server at ${baseUrl} answered GET /v1/models with HTTP ${res.status} but not with a model list ({"data":[{"id":...}]}; ${bodySnippet(text)}), so it is not a Switchyard server. ${BASE_URL_HINT}`, secrets),
+		};
+	}
 	const failure = failureFromBody(res.status, await res.text());
 	const what = res.status === 401 || res.status === 403 ? "the server rejected 'Gateway Key'" : failure.message;
 	const wrongPath = failure.code === 'unknown_route' || (res.status === 404 && !failure.code);

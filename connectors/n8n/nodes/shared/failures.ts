@@ -12,6 +12,8 @@ export interface Failure {
 	type?: string;
 	code?: string | null;
 	param?: string | null;
+	/** True when the body was no OpenAI-shaped error at all (e.g. a proxy's HTML page). */
+	bare?: boolean;
 }
 
 export interface Explained {
@@ -67,6 +69,25 @@ function providerField(message: string): string | undefined {
 	return name ? PROVIDER_FIELDS[name] : undefined;
 }
 
+/** The provider a relayed message names: "openai: ..." or "... Last error: openai: ...". */
+function providerIn(message: string): string | undefined {
+	const name = /(?:^|Last error: )([a-z0-9_-]+):\s/i.exec(message)?.[1]?.toLowerCase();
+	return name && PROVIDER_FIELDS[name] ? name : undefined;
+}
+
+/** The provider account is out of credit (429 insufficient_quota, a 402): not the gateway key's own budget. */
+function isProviderQuota(f: Failure): boolean {
+	return f.type !== 'budget_exceeded' && (f.code === 'insufficient_quota' || f.status === 402);
+}
+
+function quotaHint(f: Failure, mode: Mode): string {
+	const provider = providerIn(f.message);
+	const field = provider ? PROVIDER_FIELDS[provider] : undefined;
+	const title = field ? field.replace(/ (API Key|Base URL)$/, '') : 'The provider';
+	const key = mode === 'gateway' ? "the Switchyard server's key" : field ? `'${field}'` : 'the provider key';
+	return `${title} reports that the account behind ${key} is out of credit or over its usage quota; retrying will not help. Add credit or raise the spending limit in ${provider ? `${title}'s` : 'the provider'} billing settings, or add Fallback Models on another provider.`;
+}
+
 /** An OpenAI-shaped error body (`{error:{message,type,code,param}}`) or anything else a server answered. */
 export function failureFromBody(status: number, body: unknown): Failure {
 	const parsed = typeof body === 'string' ? safeJson(body) : body;
@@ -82,7 +103,7 @@ export function failureFromBody(status: number, body: unknown): Failure {
 		};
 	}
 	const text = typeof body === 'string' ? body.slice(0, 200) : '';
-	return { status, message: text ? `HTTP ${status}: ${text}` : `HTTP ${status}` };
+	return { status, message: text ? `HTTP ${status}: ${text}` : `HTTP ${status}`, bare: true };
 }
 
 function safeJson(text: string): unknown {
@@ -128,6 +149,11 @@ function hint(f: Failure, mode: Mode): string {
 			? "The Switchyard server rejected the gateway key: check 'Gateway Key' in the Switchyard API credential."
 			: 'A provider rejected its API key: check the provider keys in the Switchyard API credential.';
 	}
+	if (f.type === 'budget_exceeded') return "The gateway key's budget is used up: raise it on the Switchyard server (switchyard keys), or wait until it resets.";
+	if (isProviderQuota(f)) return quotaHint(f, mode);
+	if (mode === 'gateway' && f.bare && f.status >= 500 && f.status !== 504) {
+		return `The Switchyard server (or a proxy in front of it) answered HTTP ${f.status} without a Switchyard error: check that the server is running and that 'Base URL' points at it.`;
+	}
 	if (f.status === 403) return 'The gateway key is not allowed to use this model, or its budget is spent: check the key\'s limits on the Switchyard server.';
 	if (f.status === 413) return 'The request is too large for the server: shorten the input.';
 	if (f.status === 429) return 'Rate limited or over budget: wait and retry, add Fallback Models, or raise the limits.';
@@ -143,6 +169,16 @@ export function explainFailure(f: Failure, mode: Mode, secrets: readonly string[
 		message: redact(`${prefix}: ${f.message}`, secrets),
 		description: redact(hint(f, mode), secrets),
 		httpCode: String(f.status),
+	};
+}
+
+/** A 2xx from the gateway whose body is not JSON (a catch-all HTML page): the Base URL leads somewhere else. */
+export function explainNotSwitchyard(baseUrl: string, status: number, body: unknown, secrets: readonly string[] = []): Explained {
+	const text = typeof body === 'string' ? body.replace(/\s+/g, ' ').trim().slice(0, 60) : '';
+	return {
+		message: redact(`The server at ${baseUrl} answered HTTP ${status} with something other than a Switchyard JSON response${text ? ` ("${text}")` : ''}`, secrets),
+		description: BASE_URL_HINT,
+		httpCode: '502',
 	};
 }
 

@@ -4,20 +4,52 @@
  * Extract and Classify take the tasks bundle (the core's field schemas, labels and checks) as an argument.
  */
 import type * as Tasks from '../../vendor/switchyard-tasks';
+import { ParameterError, booleanOption, numberOption } from './parameters';
 
 export type Operation = 'chat' | 'extract' | 'classify';
 export type Prefer = 'balanced' | 'cost' | 'latency' | 'quality';
 
-/** The "Options" collection shared by every operation. */
+/**
+ * The "Options" collection shared by every operation. Numbers and booleans set by an expression
+ * arrive as strings: read them with `optionValues`.
+ */
 export interface CallOptionsParam {
 	prefer?: Prefer | '';
 	fallbackModels?: string[] | string;
+	temperature?: number | string;
+	maxTokens?: number | string;
+	systemMessage?: string;
+	maxCostUsd?: number | string;
+	cache?: boolean | string;
+	timeoutSeconds?: number | string;
+}
+
+/** The typed options, each one checked (an expression's "0.3" or "true" accepted), named in the error when wrong. */
+export interface OptionValues {
 	temperature?: number;
 	maxTokens?: number;
-	systemMessage?: string;
 	maxCostUsd?: number;
 	cache?: boolean;
 	timeoutSeconds?: number;
+}
+
+/** The option labels as the node shows them, for the errors. */
+export const OPTION_LABELS = {
+	temperature: 'Temperature',
+	maxTokens: 'Max Tokens',
+	maxCostUsd: 'Max Cost (USD)',
+	cache: 'Cache',
+	timeoutSeconds: 'Timeout (Seconds)',
+} as const;
+
+export function optionValues(options: CallOptionsParam): OptionValues {
+	return {
+		temperature: numberOption(options.temperature, OPTION_LABELS.temperature),
+		maxTokens: numberOption(options.maxTokens, OPTION_LABELS.maxTokens),
+		maxCostUsd: numberOption(options.maxCostUsd, OPTION_LABELS.maxCostUsd),
+		cache: booleanOption(options.cache, OPTION_LABELS.cache),
+		timeoutSeconds: numberOption(options.timeoutSeconds, OPTION_LABELS.timeoutSeconds),
+	};
 }
 
 export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'stringArray' | 'date';
@@ -72,16 +104,7 @@ export interface Completion {
 	route: RouteFields & { reason?: string; requested_model?: string };
 }
 
-/** A parameter problem the user fixes in the node: which parameter and what to do. */
-export class ParameterError extends Error {
-	constructor(
-		message: string,
-		readonly description: string,
-	) {
-		super(message);
-		this.name = 'ParameterError';
-	}
-}
+export { ParameterError };
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 
@@ -132,13 +155,13 @@ export function parseMessages(value: unknown): ChatMessage[] {
 	});
 }
 
-function routingFrom(options: CallOptionsParam): ChatBody['routing'] {
+function routingFrom(options: CallOptionsParam, values: OptionValues): ChatBody['routing'] {
 	const routing: NonNullable<ChatBody['routing']> = {};
 	if (options.prefer) routing.prefer = options.prefer;
 	const fallbacks = listParam(options.fallbackModels);
 	if (fallbacks.length > 0) routing.fallback_models = fallbacks;
-	if (typeof options.maxCostUsd === 'number' && options.maxCostUsd > 0) routing.max_cost_usd = options.maxCostUsd;
-	if (typeof options.cache === 'boolean') routing.cache = options.cache;
+	if (values.maxCostUsd !== undefined && values.maxCostUsd > 0) routing.max_cost_usd = values.maxCostUsd;
+	if (values.cache !== undefined) routing.cache = values.cache;
 	return Object.keys(routing).length > 0 ? routing : undefined;
 }
 
@@ -150,9 +173,10 @@ function modelParam(model: string | undefined): string {
 /** What every operation shares: model, sampling and routing options. */
 function baseBody(model: string | undefined, messages: ChatMessage[], options: CallOptionsParam): ChatBody {
 	const body: ChatBody = { model: modelParam(model), messages };
-	if (typeof options.temperature === 'number') body.temperature = options.temperature;
-	if (typeof options.maxTokens === 'number' && options.maxTokens > 0) body.max_tokens = Math.floor(options.maxTokens);
-	const routing = routingFrom(options);
+	const values = optionValues(options);
+	if (values.temperature !== undefined) body.temperature = values.temperature;
+	if (values.maxTokens !== undefined && values.maxTokens > 0) body.max_tokens = Math.floor(values.maxTokens);
+	const routing = routingFrom(options, values);
 	if (routing) body.routing = routing;
 	return body;
 }

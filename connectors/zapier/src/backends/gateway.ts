@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { Bundle, HttpRequestOptionsWithUrl, HttpResponse, ZObject } from 'zapier-platform-core';
 import { ChatResponseSchema, GatewayError, type RoutedChatRequest } from '../core';
 import { connectionFrom, type GatewayConnection } from '../auth-data';
-import { StepError, clause, secretsOf, timeoutAdvice, toZapierError } from '../errors';
+import { NO_SWITCHYARD_ERROR, StepError, clause, isProviderQuota, providerFromMessage, quotaAdvice, secretsOf, timeoutAdvice, toZapierError } from '../errors';
+import { providerTitle } from '../providers';
 import { STEP_MAX_TTFT_MS, type Deadline } from '../limits';
 import { answerText, attemptLog } from './outcome';
 import { AUTO_MODELS, roundUsd, type Backend, type ChatOutcome, type ModelChoice } from './types';
@@ -111,7 +112,7 @@ export function gatewayErrorFromResponse(response: HttpResponse): GatewayError {
   const parsed = ErrorBodySchema.safeParse(body);
   const retryAfter = response.getHeader('retry-after');
   const headers: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};
-  if (!parsed.success) return new GatewayError(response.status, `HTTP ${response.status} from the Gateway URL`, { headers });
+  if (!parsed.success) return new GatewayError(response.status, `HTTP ${response.status} from the Gateway URL`, { type: NO_SWITCHYARD_ERROR, headers });
   const { message, type, param, code } = parsed.data.error;
   return new GatewayError(response.status, message, { type: type ?? undefined, param: param ?? null, code: code ?? null, headers });
 }
@@ -131,8 +132,34 @@ export function gatewayErrorMiddleware(response: HttpResponse, z: ZObject, bundl
   throw toZapierError(z, conn ? explainGatewayRefusal(conn, err) : err, secrets);
 }
 
+/** The environment variable the Switchyard server reads a provider's key from, e.g. OPENAI_API_KEY. */
+function serverKeyVariable(provider: string): string {
+  return `${provider.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;
+}
+
+/**
+ * A provider refused the key or the account behind it, in Gateway mode: that key lives on the
+ * Switchyard server (its config or environment), not in the Zapier connection.
+ */
+function explainServerProviderKey(err: GatewayError): Error | undefined {
+  const provider = providerFromMessage(err.message);
+  if (err.code === 'upstream_auth') {
+    const title = provider ? providerTitle(provider) : 'a provider';
+    const variable = provider ? serverKeyVariable(provider) : 'OPENAI_API_KEY';
+    return new StepError(
+      `The Switchyard server's ${provider ? `${title} ` : ''}API key was rejected by ${title} (${clause(err.message)}). Fix the key in the Switchyard server's config or environment (e.g. ${variable}) and restart the server; Gateway mode does not use provider keys from the Zapier connection.`,
+      'upstream_auth',
+      err.status,
+    );
+  }
+  if (isProviderQuota(err)) return quotaAdvice(provider, err.message, err.status, "the Switchyard server's key");
+  return undefined;
+}
+
 /** 401/403 come from the gateway itself (its key check), not from a provider; an unknown route means the URL has an extra path. */
 function explainGatewayRefusal(conn: GatewayConnection, err: GatewayError): Error {
+  const providerKey = explainServerProviderKey(err);
+  if (providerKey) return providerKey;
   if (err.code === 'unknown_route' || (err.status === 404 && err.code === null)) {
     return new StepError(
       `The Gateway URL ${conn.baseUrl} does not lead to the Switchyard API (${clause(err.message)}). Reconnect with only the server's address in the "Gateway URL" field, e.g. http://192.168.1.20:8787 or https://switchyard.example.com.`,
