@@ -233,8 +233,18 @@ export const WebhooksSectionSchema = z.strictObject({
   public_base_url: z.url().optional(),
   /** Finished jobs are deleted after this many days (dead letters are kept). */
   retention_days: z.number().positive().default(14),
+  /**
+   * How long a pruned job's dedupe key (a hash of it) is still remembered, counted from when the
+   * event arrived: deliveries replayed within it are duplicates, and WhatsApp messages sent longer
+   * ago are ignored as stale. At least retention_days and at least 7 (Meta retries for up to 7 days).
+   */
+  dedupe_days: z.number().min(7, 'must be at least 7 (Meta retries WhatsApp deliveries for up to 7 days)').default(400),
   /** Timeout of each call to a platform API (Graph, Twilio, HubSpot, Slack, callbacks). */
   outbound_timeout_ms: z.number().int().positive().default(15_000),
+}).superRefine((s, ctx) => {
+  if (s.dedupe_days < s.retention_days) {
+    ctx.addIssue({ code: 'custom', path: ['dedupe_days'], message: `must be at least retention_days (${s.retention_days}): keys are remembered after their jobs are deleted` });
+  }
 });
 
 export type SourceName = Flow['source'];

@@ -56,6 +56,8 @@ export interface Webhooks {
   reload(flows: Flows): void;
 }
 
+const DAY_MS = 86_400_000;
+
 const SILENT: WebhookLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function mask(text: string, secrets: string[]): string {
@@ -131,7 +133,8 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
     now,
     logger,
     owner: opts.owner,
-    retentionMs: settings.retention_days * 86_400_000,
+    retentionMs: settings.retention_days * DAY_MS,
+    dedupeMs: settings.dedupe_days * DAY_MS,
     onDead: (job) => {
       logger.error('webhook job failed for good: moved to the dead letters (switchyard jobs replay ID)', { job: job.id, flow: job.flow, attempt: job.attempts, error: job.lastError });
       waiters.settle(job, undefined);
@@ -147,6 +150,7 @@ export function createWebhooks(opts: WebhooksOptions): Webhooks {
     bodyLimit: settings.body_limit,
     publicBaseUrl: settings.public_base_url,
     defaultMaxAttempts: settings.max_attempts,
+    maxEventAgeMs: settings.dedupe_days * DAY_MS,
   });
   let stopped: Promise<void> | undefined;
   return {

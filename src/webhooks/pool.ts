@@ -30,6 +30,8 @@ export interface PoolOptions {
   owner?: string;
   /** Prune done jobs older than this many ms, once an hour. */
   retentionMs?: number;
+  /** Forget the keys of pruned jobs (queue seen_keys) once they are this old (plus a day), in the same hourly pass. */
+  dedupeMs?: number;
   /** A job claim found dead: its lease expired on its last attempt (the worker died with it). */
   onDead?: (job: Job) => void;
 }
@@ -41,6 +43,11 @@ interface Running {
 }
 
 const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * Keys are dated by our clock, WhatsApp messages by Meta's: a day's margin keeps every key until
+ * after its message counts as stale, so no clock skew opens a gap between the two.
+ */
+const KEY_MARGIN_MS = 86_400_000;
 
 export class WorkerPool {
   readonly owner: string;
@@ -168,12 +175,16 @@ export class WorkerPool {
     }
   }
 
-  private prune(): void {
+  /** Prunes done jobs and forgets old dedupe keys; the loop calls it, and it acts at most once an hour. */
+  prune(): void {
     const now = this.opts.now();
     if (this.opts.retentionMs === undefined || now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     const removed = this.opts.queue.prune(now - this.opts.retentionMs);
     if (removed > 0) this.opts.logger.info('pruned finished webhook jobs', { removed });
+    if (this.opts.dedupeMs === undefined) return;
+    const forgotten = this.opts.queue.forgetSeenKeys(now - this.opts.dedupeMs - KEY_MARGIN_MS);
+    if (forgotten > 0) this.opts.logger.info('forgot the dedupe keys of long-pruned webhook jobs', { forgotten });
   }
 
   private sleepMs(): number {

@@ -8,7 +8,8 @@
  * nothing is ever inflated: no signature over inflated bytes, no decompression bomb); body read
  * raw (signatures cover the exact bytes; too large -> 413); signature -> 401; malformed -> 400;
  * the events are committed to the queue (a reused idempotency key with another body -> 422);
- * only then the platform is acknowledged. Nothing is enqueued on any refusal.
+ * only then the platform is acknowledged. Nothing is enqueued on any refusal. A delivery whose
+ * key belongs to a job pruned earlier is a duplicate too (acknowledged, nothing enqueued).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { GatewayError } from '../core/errors';
@@ -32,6 +33,8 @@ export interface RouterDeps {
   /** The scheme and host the platforms call, e.g. "https://gw.example.com". */
   publicBaseUrl?: string;
   defaultMaxAttempts: number;
+  /** webhooks.dedupe_days in ms: events dated further back are stale (see IntakeContext). */
+  maxEventAgeMs: number;
 }
 
 function send(res: Response, reply: HttpReply): void {
@@ -130,17 +133,20 @@ export function createWebhookRouter(deps: RouterDeps): Router {
       throw refusal;
     }
     const duplicates = enqueued.filter((e) => e.duplicate).length;
+    // Duplicates of jobs pruned earlier: their keys are remembered, the jobs are gone.
+    const ofPrunedJobs = enqueued.filter((e) => !e.job).length;
     deps.logger.info('webhook accepted', {
       flow: name,
       source,
       events: enqueued.length,
       duplicates,
-      jobs: enqueued.map((e) => e.job.id),
+      ...(ofPrunedJobs > 0 ? { duplicates_of_pruned_jobs: ofPrunedJobs } : {}),
+      jobs: enqueued.flatMap((e) => (e.job ? [e.job.id] : [])),
       ...(req.get('x-slack-retry-num') ? { slack_retry: req.get('x-slack-retry-num') } : {}),
     });
     const wait = intake.wait;
     const only = enqueued.length === 1 ? enqueued[0] : undefined;
-    if (!wait || !only || (only.duplicate && wait.onDuplicate === 'ack')) {
+    if (!wait || !only?.job || (only.duplicate && wait.onDuplicate === 'ack')) {
       deps.pool.wake();
       return send(res, intake.ack(enqueued));
     }
@@ -180,7 +186,7 @@ export function createWebhookRouter(deps: RouterDeps): Router {
       if (err instanceof WebhookError) deps.logger.warn('webhook refused', { flow: name, source: flow.source, status: err.status, reason: err.message });
       throw err;
     }
-    const intake = source.intake(inbound, flow, name, verified);
+    const intake = source.intake(inbound, flow, name, verified, { nowMs: deps.now(), maxEventAgeMs: deps.maxEventAgeMs });
     for (const skipped of intake.skipped ?? []) deps.logger.warn('webhook event skipped', { flow: name, source: flow.source, event: skipped.at, reason: skipped.reason });
     if (intake.kind === 'respond') return send(res, intake.reply);
     await enqueueAndAnswer(req, res, name, intake, flow.max_attempts ?? deps.defaultMaxAttempts, flow.source);

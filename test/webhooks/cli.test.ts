@@ -27,7 +27,7 @@ describe('switchyard jobs', () => {
     queue.complete(first.id, 'cli-test', 'whatsapp message sent (wamid.OUT)');
     const second = queue.claim('cli-test', 1000)!;
     queue.fail(second.id, 'cli-test', 'WhatsApp Graph API: HTTP 400: (#131030) Recipient not in allowed list', undefined);
-    ids = { done: a!.job.id, dead: b!.job.id, pending: c!.job.id };
+    ids = { done: a!.job!.id, dead: b!.job!.id, pending: c!.job!.id };
     queue.close();
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -149,7 +149,7 @@ const MESSAGE = JSON.stringify({
             messaging_product: 'whatsapp',
             metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
             contacts: [{ profile: { name: 'Kim' }, wa_id: '16505550000' }],
-            messages: [{ from: '16505550000', id: 'wamid.CRASH1', timestamp: '1749416383', type: 'text', text: { body: 'When are you open?' } }],
+            messages: [{ from: '16505550000', id: 'wamid.CRASH1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'When are you open?' } }],
           },
         },
       ],

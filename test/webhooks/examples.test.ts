@@ -131,7 +131,7 @@ describe('shipped webhook examples, end to end', () => {
                 messaging_product: 'whatsapp',
                 metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
                 contacts: [{ profile: { name: 'Sheena Nelson' }, wa_id: '16505551234' }],
-                messages: [{ from: '16505551234', id: 'wamid.IN1', timestamp: '1749416383', type: 'text', text: { body: 'Does the Trail 40 backpack come in another color?' } }],
+                messages: [{ from: '16505551234', id: 'wamid.IN1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Does the Trail 40 backpack come in another color?' } }],
               },
             },
           ],

@@ -304,7 +304,7 @@ describe('generic webhook flow', () => {
         maxAttempts: 1,
         bodySha256: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
       },
-    ])[0]!.job;
+    ])[0]!.job!;
     h.webhooks.queue.claim('killed-process', 1000);
     h.clock.advance(1000);
     const res = await bearer(h, body).set('idempotency-key', key);
@@ -325,6 +325,23 @@ describe('generic webhook flow', () => {
     expect(res.body.error).toMatchObject({ param: 'Idempotency-Key', code: 'invalid_idempotency_key', type: 'invalid_request_error' });
     expect(h.webhooks.queue.list()).toHaveLength(0);
     expect(sy.requests).toHaveLength(0);
+  });
+
+  it('an Idempotency-Key whose job was pruned answers 409 idempotency_key_expired, with nothing enqueued or run', async () => {
+    const body = { name: 'Ana', message: 'hi' };
+    expect((await bearer(h, body).set('idempotency-key', 'order-7')).status).toBe(200);
+    h.clock.advance(15 * 86_400_000);
+    h.webhooks.pool.prune();
+    for (const again of [body, { name: 'Ana', message: 'another body' }]) {
+      const res = await bearer(h, again).set('idempotency-key', 'order-7');
+      expect(res.status).toBe(409);
+      assertOpenAIError(res.body);
+      expect(res.body.error).toMatchObject({ code: 'idempotency_key_expired', param: 'Idempotency-Key', message: expect.stringContaining('use a new Idempotency-Key') });
+    }
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+    expect(sy.requests).toHaveLength(1);
+    expect((await bearer(h, body).set('idempotency-key', 'order-8')).status).toBe(200);
+    expect(sy.requests).toHaveLength(2);
   });
 
   it('accepts an Idempotency-Key of 255 characters', async () => {

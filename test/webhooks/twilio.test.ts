@@ -145,6 +145,46 @@ describe('Twilio SMS/WhatsApp flow', () => {
   });
 });
 
+describe('Twilio replays after the job was pruned', () => {
+  const DAY = 86_400_000;
+  let h: Harness;
+  let sy: FakeSwitchyard;
+
+  onlyLocalNetwork();
+  beforeEach(async () => {
+    sy = new FakeSwitchyard((req) => `Re: ${String(req.messages[0]?.content)}`);
+    h = harness({ flows: flows(), switchyard: sy });
+    expect((await post(h)).text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Re: Jane says: Hello gateway</Message></Response>');
+    h.clock.advance(15 * DAY);
+    h.webhooks.pool.prune();
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('a captured delivery replayed after its job was pruned gets an empty <Response/>, no model call and no Messages API request', async () => {
+    // Nothing may reach the Messages API: the replay must not be answered by any route.
+    const messagesApi = nock('https://api.twilio.com').post(`/2010-04-01/Accounts/${SID}/Messages.json`).reply(201, { sid: 'SMnever' });
+    const replay = await post(h);
+    expect(replay.status).toBe(200);
+    expect(replay.text).toBe(EMPTY);
+    expect(await h.webhooks.pool.drain()).toBe(0);
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+    expect(sy.requests).toHaveLength(1);
+    expect(messagesApi.isDone()).toBe(false);
+    expect(h.logs.lines.at(-1)).toMatchObject({ msg: 'webhook accepted', fields: { duplicates: 1, duplicates_of_pruned_jobs: 1, jobs: [] } });
+  });
+
+  it('a new message after the prune is still answered', async () => {
+    const body = BODY.replaceAll('SM0123456789abcdef0123456789abcdef', 'SM0123456789abcdef0123456789abcdee').replace('Hello+gateway', 'Are+you+there%3F');
+    const signature = getExpectedTwilioSignature(TOKEN, 'https://gw.example.com/webhooks/twilio', parseForm(Buffer.from(body)));
+    const res = await post(h, body, signature);
+    expect(res.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Re: Jane says: Are you there?</Message></Response>');
+    expect(sy.requests).toHaveLength(2);
+  });
+});
+
 describe('Twilio source: verify, then intake', () => {
   const flow = FlowSchema.parse({ source: 'twilio', twilio: { auth_token: TOKEN, account_sid: SID }, prompt: 'x', action: { type: 'reply' } }) as FlowOf<'twilio'>;
   const req: InboundRequest = {
@@ -159,7 +199,7 @@ describe('Twilio source: verify, then intake', () => {
     const verified = twilioSource.verify(req, flow, 0);
     expect(verified).toEqual(parseForm(Buffer.from(BODY)));
     // intake reads the verified parameters, not the raw body a second time.
-    const intake = twilioSource.intake({ ...req, rawBody: Buffer.from('Body=not+what+was+signed') }, flow, 'twilio', verified);
+    const intake = twilioSource.intake({ ...req, rawBody: Buffer.from('Body=not+what+was+signed') }, flow, 'twilio', verified, { nowMs: 0, maxEventAgeMs: 400 * 86_400_000 });
     expect(intake).toMatchObject({
       kind: 'enqueue',
       events: [{ key: 'SM0123456789abcdef0123456789abcdef', payload: { fields: { message: { text: 'Hello gateway' }, from: 'whatsapp:+14155550100' } } }],

@@ -1,5 +1,6 @@
 import nock from 'nock';
 import request from 'supertest';
+import { WebhooksSectionSchema } from '../../src/webhooks/config';
 import { FakeSwitchyard, harness, hmacHex, type Harness, onlyLocalNetwork } from './helpers';
 
 const APP_SECRET = 'test_app_secret_0123456789abcdef';
@@ -228,5 +229,124 @@ describe('WhatsApp Cloud API flow', () => {
     expect(text).not.toContain(ACCESS_TOKEN);
     expect(text).not.toContain(APP_SECRET);
     expect(JSON.stringify(h.webhooks.queue.list())).not.toContain(ACCESS_TOKEN);
+  });
+});
+
+describe('WhatsApp replays after the job was pruned', () => {
+  const DAY = 86_400_000;
+  // Vector A's message was sent at 1749416383 (epoch seconds); the clock starts two seconds later.
+  const SENT_MS = 1_749_416_383_000;
+  let h: Harness;
+  let sy: FakeSwitchyard;
+  let sent: { n: number; bodies: unknown[] };
+
+  /** A text message from the same customer, signed with the app secret. */
+  function message(id: string, text: string, timestamp?: string): string {
+    const msg = { from: '16505551234', id, ...(timestamp === undefined ? {} : { timestamp }), type: 'text', text: { body: text } };
+    const value = {
+      messaging_product: 'whatsapp',
+      metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+      contacts: [{ profile: { name: 'Sheena Nelson' }, wa_id: '16505551234' }],
+      messages: [msg],
+    };
+    return JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ value, field: 'messages' }] }] });
+  }
+  const secondsAt = (ms: number) => String(Math.floor(ms / 1000));
+  const skippedAsStale = () => h.logs.lines.filter((l) => l.level === 'warn' && l.msg === 'webhook event skipped' && /stale message/.test(String(l.fields?.reason)));
+
+  onlyLocalNetwork();
+  beforeEach(() => {
+    sy = new FakeSwitchyard((req) => `Answer to: ${String(req.messages.at(-1)?.content)}`);
+    sent = { n: 0, bodies: [] };
+    graphReplies(sent);
+    h = harness({ flows, switchyard: sy, now: SENT_MS + 2000 });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function answerThenPrune(): Promise<void> {
+    expect((await post(h, BODY_A, SIG_A)).status).toBe(200);
+    expect(await h.webhooks.pool.drain()).toBe(1);
+    h.clock.advance(15 * DAY);
+    h.webhooks.pool.prune();
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+  }
+
+  it('a captured delivery replayed after its job was pruned gets 200, is logged as a duplicate, and is not answered again', async () => {
+    await answerThenPrune();
+    const replay = await post(h, BODY_A, SIG_A);
+    expect(replay.status).toBe(200);
+    expect(replay.text).toBe('');
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+    expect(await h.webhooks.pool.drain()).toBe(0);
+    expect(sy.requests).toHaveLength(1);
+    expect(sent.n).toBe(1);
+    expect(h.logs.lines.at(-1)).toEqual({
+      level: 'info',
+      msg: 'webhook accepted',
+      fields: { flow: 'support', source: 'whatsapp', events: 1, duplicates: 1, duplicates_of_pruned_jobs: 1, jobs: [] },
+    });
+  });
+
+  it('a new message after the prune is still answered', async () => {
+    await answerThenPrune();
+    const fresh = message('wamid.NEW1', 'And in red?', secondsAt(h.clock.now()));
+    expect((await post(h, fresh)).status).toBe(200);
+    expect(await h.webhooks.pool.drain()).toBe(1);
+    expect(sy.requests.map((r) => r.messages.at(-1)?.content)).toEqual(['Does it come in another color?', 'And in red?']);
+    expect(sent.bodies.map((b) => (b as { text: { body: string } }).text.body)).toEqual(['Answer to: Does it come in another color?', 'Answer to: And in red?']);
+  });
+
+  it('ignores (200, logged as stale) a replay sent longer ago than dedupe_days, even once its key is forgotten', async () => {
+    await answerThenPrune();
+    // Past dedupe_days and its margin: the pool forgets the key.
+    h.clock.advance(387 * DAY);
+    h.webhooks.pool.prune();
+    expect(h.logs.lines).toContainEqual({ level: 'info', msg: 'forgot the dedupe keys of long-pruned webhook jobs', fields: { forgotten: 1 } });
+    const replay = await post(h, BODY_A, SIG_A);
+    expect(replay.status).toBe(200);
+    expect(replay.text).toBe('');
+    expect(h.webhooks.queue.counts()).toEqual({ pending: 0, running: 0, done: 0, dead: 0 });
+    expect(await h.webhooks.pool.drain()).toBe(0);
+    expect(sy.requests).toHaveLength(1);
+    expect(sent.n).toBe(1);
+    expect(skippedAsStale()).toEqual([
+      {
+        level: 'warn',
+        msg: 'webhook event skipped',
+        fields: { flow: 'support', source: 'whatsapp', event: 'entry[0].changes[0].messages[0]', reason: expect.stringMatching(/sent 402 days ago, more than webhooks\.dedupe_days/) },
+      },
+    ]);
+  });
+
+  it('a message is stale only past dedupe_days; one without a timestamp is answered as before', async () => {
+    await h.close();
+    h = harness({ flows, switchyard: sy, now: SENT_MS, settings: { dedupe_days: 30 } });
+    const now = h.clock.now();
+    const batch = [
+      message('wamid.OLD', 'Still there?', secondsAt(now - 30 * DAY - 1000)),
+      message('wamid.EDGE', 'Thirty days ago', secondsAt(now - 30 * DAY)),
+      message('wamid.NOTS', 'No timestamp'),
+    ];
+    for (const body of batch) expect((await post(h, body)).status).toBe(200);
+    expect(await h.webhooks.pool.drain()).toBe(2);
+    expect(sy.requests.map((r) => r.messages.at(-1)?.content)).toEqual(['Thirty days ago', 'No timestamp']);
+    expect(skippedAsStale()).toHaveLength(1);
+  });
+});
+
+describe('webhooks.dedupe_days', () => {
+  it('defaults to 400 and must be at least 7 and at least retention_days', () => {
+    expect(WebhooksSectionSchema.parse({})).toMatchObject({ retention_days: 14, dedupe_days: 400 });
+    for (const [input, message] of [
+      [{ dedupe_days: 0 }, /at least 7/],
+      [{ dedupe_days: 6 }, /at least 7/],
+      [{ retention_days: 30, dedupe_days: 20 }, /at least retention_days \(30\)/],
+    ] as const) {
+      const result = WebhooksSectionSchema.safeParse(input);
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]).toMatchObject({ path: ['dedupe_days'], message: expect.stringMatching(message) });
+    }
   });
 });

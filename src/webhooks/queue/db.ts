@@ -37,6 +37,18 @@ const MIGRATIONS: Migrations = [
   (db) => {
     db.exec('ALTER TABLE jobs ADD COLUMN body_sha256 TEXT');
   },
+  // Dedupe keys of pruned jobs, as SHA-256(flow NUL key) only (no key, no payload): kept for
+  // webhooks.dedupe_days, so a replay of a pruned job's delivery is still a duplicate.
+  (db) => {
+    db.exec(`
+      CREATE TABLE seen_keys (
+        key_hash BLOB PRIMARY KEY,
+        flow TEXT NOT NULL,
+        seen_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX seen_keys_seen_at ON seen_keys (seen_at);
+    `);
+  },
 ];
 
 export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,12 +6,15 @@
  * States: pending -> running -> done | pending (retry with backoff) | dead (dead letters; also a
  * job whose lease expired on its last attempt: its worker died, e.g. killed by the job itself).
  * `(flow, dedupe_key)` is unique: a platform retry or duplicate delivery finds the existing job.
+ * Pruning a done job keeps a hash of its key in `seen_keys` (for `dedupe_days`, far longer than
+ * jobs are kept): WhatsApp and Twilio sign no timestamp, so a captured request replayed after its
+ * job was pruned would otherwise be a new job, and the user would get a second answer.
  * A key the caller chose comes with its body's hash: reusing it with another body is refused
  * (KeyReusedError) instead of being answered with the first request's job.
  * A job's result (the model's answer) is saved before its action runs, and the action's
  * record (`effect`) is written in the same statement that marks the job done.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { FlowResult, JobPayload } from '../types';
@@ -51,11 +54,14 @@ export interface NewJob {
   bodySha256?: string;
 }
 
-export interface Enqueued {
-  job: Job;
-  /** True when the job already existed (platform retry or duplicate delivery). */
-  duplicate: boolean;
-}
+export type Enqueued =
+  | {
+      job: Job;
+      /** True when the job already existed (platform retry or duplicate delivery). */
+      duplicate: boolean;
+    }
+  /** A duplicate of a job pruned earlier (its key is in seen_keys): nothing was enqueued, and the job is gone. */
+  | { job?: undefined; duplicate: true };
 
 export interface ListFilter {
   state?: JobState;
@@ -129,6 +135,17 @@ function toJob(row: JobRow): Job {
   };
 }
 
+/**
+ * Keys of requests that came without an idempotency key: random, so they can never repeat, and
+ * remembering them after pruning would only grow seen_keys by one row per request.
+ */
+export const UNIQUE_KEY_PREFIX = 'anon:';
+
+/** What seen_keys stores of a pruned job's key: SHA-256 of flow, NUL, key (flow names hold no NUL). */
+export function dedupeKeyHash(flow: string, key: string): Buffer {
+  return createHash('sha256').update(`${flow}\0${key}`, 'utf8').digest();
+}
+
 /** Job ids are unguessable: `GET /hooks/jobs/:id` treats the id as the capability to read it. */
 export function newJobId(): string {
   return `job_${randomBytes(16).toString('base64url')}`;
@@ -146,6 +163,8 @@ export class JobQueue {
     this.path = path === ':memory:' ? path : resolve(path);
     this.db = openQueueDatabase(this.path);
     this.now = opts.now ?? Date.now;
+    // prune() hashes the keys it moves to seen_keys inside its SQL statement.
+    this.db.function('dedupe_key_hash', { deterministic: true }, (flow: unknown, key: unknown) => dedupeKeyHash(String(flow), String(key)));
   }
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
@@ -158,7 +177,8 @@ export class JobQueue {
 
 
   /**
-   * Inserts the jobs in one transaction; existing (flow, key) pairs are returned as duplicates.
+   * Inserts the jobs in one transaction; existing (flow, key) pairs are returned as duplicates,
+   * and so are keys of pruned jobs (seen_keys), without a job.
    * Throws KeyReusedError, and inserts none of them, when a job's key exists with another body
    * hash (jobs stored without a hash, e.g. before the column existed, match any body).
    */
@@ -168,9 +188,11 @@ export class JobQueue {
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, dedupe_key) DO NOTHING`,
     );
     const existing = this.sql('SELECT * FROM jobs WHERE flow = ? AND dedupe_key = ?');
-    const run = this.db.transaction((jobs: NewJob[]) => {
+    const seen = this.sql('SELECT 1 FROM seen_keys WHERE key_hash = ?');
+    const run = this.db.transaction((jobs: NewJob[]): Enqueued[] => {
       const now = this.now();
       return jobs.map((j) => {
+        if (seen.get(dedupeKeyHash(j.flow, j.key)) !== undefined) return { duplicate: true };
         const info = insert.run(newJobId(), j.flow, j.source, j.key, JSON.stringify(j.payload), j.maxAttempts, now, now, now, j.bodySha256 ?? null);
         const row = existing.get(j.flow, j.key) as JobRow;
         const duplicate = info.changes === 0;
@@ -333,9 +355,29 @@ export class JobQueue {
     return row.at ?? undefined;
   }
 
-  /** Deletes done jobs finished before `before`; dead letters stay until replayed. */
+  /**
+   * Deletes done jobs finished before `before`; dead letters stay until replayed. Their keys go to
+   * seen_keys (hashed, dated by when the job was created) in the same transaction, so no moment
+   * exists where a replayed delivery finds neither the job nor its key.
+   */
   prune(before: number): number {
-    return this.sql(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ?`).run(before).changes;
+    const remember = this.sql(
+      `INSERT INTO seen_keys (key_hash, flow, seen_at)
+       SELECT dedupe_key_hash(flow, dedupe_key), flow, created_at FROM jobs
+       WHERE state = 'done' AND finished_at < ? AND dedupe_key NOT LIKE '${UNIQUE_KEY_PREFIX}%'
+       ON CONFLICT (key_hash) DO NOTHING`,
+    );
+    const remove = this.sql(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ?`);
+    const run = this.db.transaction(() => {
+      remember.run(before);
+      return remove.run(before).changes;
+    });
+    return run.immediate();
+  }
+
+  /** Forgets the keys of pruned jobs created before `before` (webhooks.dedupe_days); returns how many. */
+  forgetSeenKeys(before: number): number {
+    return this.sql('DELETE FROM seen_keys WHERE seen_at < ?').run(before).changes;
   }
 
   close(): void {

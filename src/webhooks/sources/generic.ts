@@ -14,7 +14,9 @@
  * neither way of calling can read the other's results. The key is bound to the SHA-256 of the raw
  * body: the same key with another body is refused with 422 (like Stripe), never answered with
  * the first request's result. Requests without a key are never deduplicated; an empty or overlong
- * Idempotency-Key is a 400 (an empty one would be a single key shared by all callers).
+ * Idempotency-Key is a 400 (an empty one would be a single key shared by all callers). A key whose
+ * job was pruned (webhooks.retention_days) stays used for webhooks.dedupe_days: 409, since the
+ * result is gone and a new request needs a new key.
  *
  * Fields: body.* (the JSON body without callback_url), flow.
  */
@@ -25,7 +27,7 @@ import { deliverResult } from '../clients/callback';
 import { isPublicAddress } from '../clients/egress';
 import type { FlowOf, RespondAction } from '../config';
 import { bareHost, canonicalHost } from '../hosts';
-import type { Job } from '../queue/queue';
+import { UNIQUE_KEY_PREFIX, type Job } from '../queue/queue';
 import { checkStandardWebhook, safeEqual } from '../signatures';
 import { JobError, WebhookError, type AcceptedEvent, type FlowResult, type HttpReply, type InboundRequest } from '../types';
 import { jobView } from '../views';
@@ -50,6 +52,12 @@ function answered(job: Job, result: FlowResult | undefined): HttpReply {
   if (!result && job.state === 'dead') return failed(job);
   if (!result) return accepted(job);
   return jsonReply(200, { ...jobView(job), status: 'done', output: result.json ?? result.text, model: result.model, provider: result.provider });
+}
+
+/** A key of a job pruned earlier: its result is gone, and the key may not start a new job. */
+function keyOfPrunedJob(header: string): HttpReply {
+  const message = `This ${header} was already used, for a job that is no longer kept (webhooks.retention_days); use a new ${header} for a new request.`;
+  return jsonReply(409, new GatewayError(409, message, { code: 'idempotency_key_expired', param: header }).toBody());
 }
 
 function callbackUrlOf(body: Record<string, unknown>, flow: FlowOf<'generic'>): string | undefined {
@@ -112,7 +120,7 @@ function checkIdempotencyKey(value: string): void {
 function idempotencyOf(req: InboundRequest, auth: GenericAuth): Pick<AcceptedEvent, 'key' | 'idempotency'> {
   const name = auth === 'signature' ? 'webhook-id' : 'Idempotency-Key';
   const value = header(req, name);
-  if (value === undefined) return { key: `anon:${randomUUID()}` };
+  if (value === undefined) return { key: `${UNIQUE_KEY_PREFIX}${randomUUID()}` };
   if (auth === 'token') checkIdempotencyKey(value);
   const bodySha256 = createHash('sha256').update(req.rawBody).digest('hex');
   return { key: `${name.toLowerCase()}:${value}`, idempotency: { bodySha256, header: name } };
@@ -154,10 +162,12 @@ export const genericSource: Source<'generic', GenericAuth> = {
     const callbackUrl = callbackUrlOf(body, flow);
     const { callback_url: _omit, ...fields } = body;
     const sync = callbackUrl === undefined && flow.action.type === 'respond';
+    const idempotency = idempotencyOf(req, auth);
     return {
       kind: 'enqueue',
-      events: [{ ...idempotencyOf(req, auth), payload: { fields: { body: fields, flow: flowName }, callbackUrl } }],
-      ack: ([first]) => accepted(first!.job),
+      events: [{ ...idempotency, payload: { fields: { body: fields, flow: flowName }, callbackUrl } }],
+      // No job: only a keyed request can be a duplicate, so the header is there.
+      ack: ([first]) => (first?.job ? accepted(first.job) : keyOfPrunedJob(idempotency.idempotency?.header ?? 'idempotency key')),
       wait: sync ? { ms: flow.generic.sync_timeout_ms, respond: answered, onDuplicate: 'wait' } : undefined,
     };
   },

@@ -21,11 +21,21 @@ export interface Source<S extends SourceName = SourceName, Verified = unknown> {
   /** Throws WebhookError 401 unless the request is authentic and fresh. */
   verify(req: InboundRequest, flow: FlowOf<S>, nowMs: number): Verified;
   /** Reads a verified request; throws WebhookError 400 when it is malformed. */
-  intake(req: InboundRequest, flow: FlowOf<S>, flowName: string, verified: Verified): Intake;
+  intake(req: InboundRequest, flow: FlowOf<S>, flowName: string, verified: Verified, ctx: IntakeContext): Intake;
   /** Fields only available at processing time (HubSpot: the contact's properties). */
   load?(payload: JobPayload, flow: FlowOf<S>, ctx: OutboundContext): Promise<Record<string, unknown>>;
   /** Sends the result back to the origin; returns what was done, for the job's record. */
   answer?(job: Job, result: FlowResult, flow: FlowOf<S>, ctx: OutboundContext): Promise<string>;
+}
+
+/** What intake may need besides the request. */
+export interface IntakeContext {
+  nowMs: number;
+  /**
+   * Events the platform dates (in the signed body) further back than this are stale: ignored, as
+   * their dedupe keys may be forgotten by now (webhooks.dedupe_days).
+   */
+  maxEventAgeMs: number;
 }
 
 /** The outcome of reading a verified request. */

@@ -3,6 +3,9 @@
  * hub.challenge). POST: X-Hub-Signature-256 over the raw body; text messages become jobs keyed
  * on their message id (wamid); status callbacks, echoes of our own messages and other fields
  * are acknowledged and ignored. Answers go through Graph `/{phone-number-id}/messages`.
+ * The signature has no timestamp, so a captured request can be replayed at any time: a message
+ * whose own (signed) `timestamp` is older than webhooks.dedupe_days is ignored as stale, since by
+ * then the queue may have forgotten its id (messages without a timestamp are handled as usual).
  *
  * Fields: message.{id,text,type,timestamp}, contact.{name,wa_id}, from, phone_number_id,
  * display_phone_number.
@@ -11,7 +14,7 @@ import { sendWhatsAppText } from '../clients/graph';
 import { checkMetaSignature, safeEqual } from '../signatures';
 import { truncate } from '../text';
 import { WebhookError, type AcceptedEvent } from '../types';
-import { EMPTY_OK, header, isObject, parseJsonBody, stringField, unauthorized, type Source } from './source';
+import { EMPTY_OK, header, isObject, parseJsonBody, stringField, unauthorized, type IntakeContext, type SkippedEvent, type Source } from './source';
 
 /** WhatsApp's limit on a text message body. */
 const MAX_TEXT = 4096;
@@ -25,27 +28,43 @@ interface Change {
   };
 }
 
-function eventsOf(body: Record<string, unknown>, onlyNumber: string | undefined): AcceptedEvent[] {
+const DAY_MS = 86_400_000;
+
+/** Why a message is too old to answer, if it is; a missing or unreadable timestamp is not stale. */
+function staleness(timestamp: string | undefined, ctx: IntakeContext): string | undefined {
+  if (timestamp === undefined || !/^\d{1,15}$/.test(timestamp)) return undefined;
+  const ageMs = ctx.nowMs - Number(timestamp) * 1000;
+  if (ageMs <= ctx.maxEventAgeMs) return undefined;
+  return `stale message (sent ${Math.floor(ageMs / DAY_MS)} days ago, more than webhooks.dedupe_days): ignored as a possible replay`;
+}
+
+function eventsOf(body: Record<string, unknown>, onlyNumber: string | undefined, ctx: IntakeContext): { events: AcceptedEvent[]; skipped: SkippedEvent[] } {
   if (body.object !== 'whatsapp_business_account' || !Array.isArray(body.entry)) {
     throw new WebhookError(400, "Expected a WhatsApp Business Account notification (object 'whatsapp_business_account' with entry[]).", 'invalid_body', 'object');
   }
   const events: AcceptedEvent[] = [];
-  for (const entry of body.entry as Array<{ changes?: unknown }>) {
+  const skipped: SkippedEvent[] = [];
+  for (const [e, entry] of (body.entry as Array<{ changes?: unknown }>).entries()) {
     if (!isObject(entry) || !Array.isArray(entry.changes)) continue;
-    for (const change of entry.changes as Change[]) {
+    for (const [c, change] of (entry.changes as Change[]).entries()) {
       // Echoes of messages we sent arrive under other fields (message_echoes, smb_message_echoes).
       if (change.field !== 'messages' || !isObject(change.value)) continue;
       const value = change.value;
       const phoneNumberId = stringField(value.metadata?.phone_number_id);
       const displayNumber = stringField(value.metadata?.display_phone_number);
       if (!phoneNumberId || (onlyNumber && phoneNumberId !== onlyNumber)) continue;
-      for (const msg of value.messages ?? []) {
+      for (const [m, msg] of (value.messages ?? []).entries()) {
         const id = stringField(msg.id);
         const from = stringField(msg.from);
         const text = isObject(msg.text) ? stringField(msg.text.body) : undefined;
         if (!id || !from || msg.type !== 'text' || text === undefined) continue;
         if (from === displayNumber) continue;
-        const contact = value.contacts?.find((c) => stringField(c.wa_id) === from) ?? value.contacts?.[0];
+        const stale = staleness(stringField(msg.timestamp), ctx);
+        if (stale) {
+          skipped.push({ at: `entry[${e}].changes[${c}].messages[${m}]`, reason: stale });
+          continue;
+        }
+        const contact = value.contacts?.find((k) => stringField(k.wa_id) === from) ?? value.contacts?.[0];
         events.push({
           key: id,
           payload: {
@@ -62,7 +81,7 @@ function eventsOf(body: Record<string, unknown>, onlyNumber: string | undefined)
       }
     }
   }
-  return events;
+  return { events, skipped };
 }
 
 export const whatsappSource: Source<'whatsapp'> = {
@@ -83,12 +102,12 @@ export const whatsappSource: Source<'whatsapp'> = {
     if (problem) throw unauthorized(problem);
   },
 
-  intake(req, flow) {
+  intake(req, flow, _flowName, _verified, ctx) {
     const body = parseJsonBody(req);
     if (!isObject(body)) throw new WebhookError(400, 'The request body must be a JSON object.', 'invalid_body');
-    const events = eventsOf(body, flow.whatsapp.phone_number_id);
-    if (events.length === 0) return { kind: 'respond', reply: EMPTY_OK };
-    return { kind: 'enqueue', events, ack: () => EMPTY_OK };
+    const { events, skipped } = eventsOf(body, flow.whatsapp.phone_number_id, ctx);
+    if (events.length === 0) return { kind: 'respond', reply: EMPTY_OK, skipped };
+    return { kind: 'enqueue', events, ack: () => EMPTY_OK, skipped };
   },
 
   async answer(job, result, flow, ctx) {
