@@ -3,7 +3,9 @@ import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } f
 import { ProviderError } from '../core/errors';
 import { joinUrl, providerErrorFrom, sendUpstream, type ErrorDetails, type UpstreamCall } from '../core/http';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, FinishReason, ToolCall, Usage } from '../core/schema';
-import { contentText, parseEventJson, parseWire, textSegments, tokenCount } from './wire';
+import { contentText, jsonInstruction, parseEventJson, parseWire, portableToolCallId, textSegments, tokenCount } from './wire';
+
+export { JSON_OBJECT_INSTRUCTION } from './wire';
 
 /**
  * Anthropic Messages API (POST /v1/messages) behind the unified OpenAI-shaped interface.
@@ -13,7 +15,6 @@ import { contentText, parseEventJson, parseWire, textSegments, tokenCount } from
 export const ANTHROPIC_VERSION = '2023-06-01';
 /** Anthropic requires max_tokens; OpenAI callers usually leave it out. */
 export const DEFAULT_MAX_TOKENS = 4096;
-export const JSON_OBJECT_INSTRUCTION = 'Respond only with a single valid JSON object, with no text before or after it.';
 const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 const MAX_MODEL_PAGES = 20;
 
@@ -210,7 +211,7 @@ function assistantBlocks(msg: AssistantMessage, path: string): AnthropicBlock[] 
   const toolUses = (msg.tool_calls ?? []).map(
     (tc, k): AnthropicBlock => ({
       type: 'tool_use',
-      id: tc.id,
+      id: portableToolCallId(tc.id),
       name: tc.function.name,
       input: toolInput(tc.function.arguments, `${path}.tool_calls[${k}].function.arguments`),
     }),
@@ -225,7 +226,7 @@ function toTurn(msg: ChatMessage, path: string): AnthropicTurn | undefined {
     case 'assistant':
       return { role: 'assistant', content: assistantBlocks(msg, path) };
     case 'tool':
-      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: msg.tool_call_id, content: contentText(msg.content, '\n') }] };
+      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: portableToolCallId(msg.tool_call_id), content: contentText(msg.content, '\n') }] };
     default:
       return undefined; // system/developer go to the top-level `system`
   }
@@ -251,7 +252,9 @@ export function toAnthropicMessages(messages: ChatMessage[]): AnthropicTurn[] {
 
 function systemPrompt(req: ChatRequest): string | undefined {
   const parts = req.messages.flatMap((m) => (m.role === 'system' || m.role === 'developer' ? [contentText(m.content, '\n')] : []));
-  if (req.response_format?.type === 'json_object') parts.push(JSON_OBJECT_INSTRUCTION);
+  // A json_schema answer comes through a forced tool call instead (toTools).
+  const json = req.response_format?.type === 'json_object' ? jsonInstruction(req.response_format) : undefined;
+  if (json) parts.push(json);
   const nonEmpty = parts.filter((p) => p.length > 0);
   return nonEmpty.length > 0 ? nonEmpty.join('\n\n') : undefined;
 }
@@ -291,7 +294,8 @@ function samplingFields(req: ChatRequest): Partial<AnthropicRequestBody> {
   const out: Partial<AnthropicRequestBody> = {};
   // OpenAI's range is 0..2, Anthropic's 0..1: higher values are clamped to 1 rather than rejected.
   if (req.temperature != null) out.temperature = Math.min(req.temperature, 1);
-  if (req.top_p != null) out.top_p = req.top_p;
+  // Current models (Sonnet/Haiku 4.5, Opus 4.1+) answer 400 when both are set: temperature wins.
+  else if (req.top_p != null) out.top_p = req.top_p;
   const stop = typeof req.stop === 'string' ? [req.stop] : (req.stop ?? []);
   if (stop.length > 0) out.stop_sequences = stop;
   if (req.user) out.metadata = { user_id: req.user };
@@ -319,13 +323,19 @@ export function toAnthropicRequest(req: ChatRequest): MappedRequest {
 // ---------------------------------------------------------------------------
 // Response mapping
 
-/** Anthropic's input_tokens exclude cached tokens; OpenAI's prompt_tokens include them. */
+/**
+ * Anthropic's input_tokens exclude cache reads and writes; OpenAI's prompt_tokens include them. Writes
+ * are billed above the input price, so they are reported apart (cache_write_tokens) for pricing.
+ */
 export function toUsage(u: WireUsage): Usage {
   const cacheRead = tokenCount(u.cache_read_input_tokens);
-  const prompt = tokenCount(u.input_tokens) + cacheRead + tokenCount(u.cache_creation_input_tokens);
+  const cacheWrite = tokenCount(u.cache_creation_input_tokens);
+  const prompt = tokenCount(u.input_tokens) + cacheRead + cacheWrite;
   const completion = tokenCount(u.output_tokens);
   const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-  if (cacheRead > 0) usage.prompt_tokens_details = { cached_tokens: cacheRead };
+  if (cacheRead > 0 || cacheWrite > 0) {
+    usage.prompt_tokens_details = { ...(cacheRead > 0 ? { cached_tokens: cacheRead } : {}), ...(cacheWrite > 0 ? { cache_write_tokens: cacheWrite } : {}) };
+  }
   return usage;
 }
 

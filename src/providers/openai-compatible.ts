@@ -1,4 +1,5 @@
 import { mistralToolCallId, OPENAI_DIALECT, OpenAIAdapter, type OpenAIDialect } from './openai';
+import { portableToolCallId } from './wire';
 
 /** An OpenAI-compatible API: where it lives, which env vars configure it, how it deviates. */
 export interface CompatiblePreset {
@@ -12,8 +13,11 @@ export interface CompatiblePreset {
   headers?: Record<string, string>;
 }
 
-/** Only OpenAI itself takes the `developer` role: the others get it as `system` (developerRole unset). */
-const COMMON_DIALECT: OpenAIDialect = { maxTokensField: 'max_tokens', streamUsage: true };
+/**
+ * Only OpenAI itself takes the `developer` role: the others get it as `system` (developerRole unset).
+ * Tool-call ids minted by other providers (Gemini's are long, with + / =) are sent in a form every API accepts.
+ */
+const COMMON_DIALECT: OpenAIDialect = { maxTokensField: 'max_tokens', streamUsage: true, toolCallId: portableToolCallId };
 
 export const COMPATIBLE_PRESETS: Record<string, CompatiblePreset> = {
   openai: {
@@ -27,16 +31,17 @@ export const COMPATIBLE_PRESETS: Record<string, CompatiblePreset> = {
     defaultBaseUrl: 'https://api.deepseek.com/v1',
     apiKeyEnv: ['DEEPSEEK_API_KEY'],
     // DeepSeek rejects OpenAI's newer fields it does not implement. In thinking mode it answers with
-    // message.reasoning_content and wants it back in history after tool calls (400 otherwise).
-    dialect: { ...COMMON_DIALECT, dropFields: ['metadata', 'parallel_tool_calls', 'seed', 'store'], reasoningContent: 'relay' },
+    // message.reasoning_content and wants it back in history after tool calls (400 otherwise). Its
+    // response_format is text or json_object only ("This response_format type is unavailable now").
+    dialect: { ...COMMON_DIALECT, dropFields: ['metadata', 'parallel_tool_calls', 'seed', 'store'], reasoningContent: 'relay', jsonSchema: 'as_json_object' },
   },
   mistral: {
     name: 'mistral',
     defaultBaseUrl: 'https://api.mistral.ai/v1',
     apiKeyEnv: ['MISTRAL_API_KEY'],
-    // Mistral validates strictly (422 on unknown fields, reasoning_content in history included), names the
-    // seed random_seed, says "any" for required, takes only 9-character tool-call ids, and always reports
-    // usage on the last chunk.
+    // Mistral validates strictly (422 extra_forbidden on unknown request and message fields: refusal,
+    // annotations, reasoning_content, name...), names the seed random_seed, says "any" for required, takes
+    // only 9-character tool-call ids, and always reports usage on the last chunk.
     dialect: {
       maxTokensField: 'max_tokens',
       streamUsage: false,
@@ -45,13 +50,20 @@ export const COMPATIBLE_PRESETS: Record<string, CompatiblePreset> = {
       toolChoiceRequired: 'any',
       toolCallId: mistralToolCallId,
       reasoningContent: 'drop',
+      messageFields: {
+        system: ['role', 'content'],
+        user: ['role', 'content'],
+        assistant: ['role', 'content', 'tool_calls', 'prefix'],
+        tool: ['role', 'content', 'tool_call_id', 'name'],
+      },
     },
   },
   groq: {
     name: 'groq',
     defaultBaseUrl: 'https://api.groq.com/openai/v1',
     apiKeyEnv: ['GROQ_API_KEY'],
-    dialect: { ...COMMON_DIALECT, dropFields: ['logit_bias', 'logprobs', 'top_logprobs', 'metadata', 'store'] },
+    // Groq answers 400 to messages[].name and to reasoning_content in assistant history.
+    dialect: { ...COMMON_DIALECT, dropFields: ['logit_bias', 'logprobs', 'top_logprobs', 'metadata', 'store'], reasoningContent: 'drop', dropMessageName: true },
   },
   together: {
     name: 'together',

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import { ProviderError } from '../core/errors';
@@ -17,7 +16,7 @@ import {
   type Usage,
 } from '../core/schema';
 import { withWireText } from '../core/wire-text';
-import { parseEventJson, tokenCount } from './wire';
+import { contentText, hashedId, jsonInstruction, parseEventJson, portableToolCallId, tokenCount } from './wire';
 
 /**
  * How one OpenAI-shaped API deviates from OpenAI's own. The OpenAI adapter is the
@@ -44,12 +43,22 @@ export interface OpenAIDialect {
    * that reject unknown message fields; unset passes history through untouched.
    */
   reasoningContent?: 'relay' | 'drop';
+  /**
+   * 'as_json_object': json_schema is sent as json_object with the schema in the system prompt, for APIs
+   * that support only text and json_object (DeepSeek).
+   */
+  jsonSchema?: 'as_json_object';
+  /** Removes `name` from non-tool messages, for APIs that reject it (Groq). */
+  dropMessageName?: boolean;
+  /** The message fields the API accepts, per role; others are removed (Mistral: 422 extra_forbidden). */
+  messageFields?: Partial<Record<ChatMessage['role'], readonly string[]>>;
 }
 
 export const OPENAI_DIALECT: OpenAIDialect = {
   maxTokensField: 'max_completion_tokens',
   streamUsage: true,
   developerRole: true,
+  toolCallId: portableToolCallId,
   reasoningContent: 'drop',
 };
 
@@ -119,10 +128,16 @@ export function readOpenAIError(status: number, body: unknown, raw: string): Err
   // 402 (OpenRouter: insufficient credits, DeepSeek: Insufficient Balance) will not clear by retrying.
   if (status === 402) return { message: `the provider account is out of credit: ${message}`, code, kind: 'rate_limited', retryable: false };
   if (isModerationBlock(status, e)) return { message, code, kind: 'content_filter' };
-  if (code === 'context_length_exceeded' || code === 'string_above_max_length') return { message, code, kind: 'context_length_exceeded', ...param };
+  if (code === 'context_length_exceeded') return { message, code, kind: 'context_length_exceeded', ...param };
+  if (code === 'string_above_max_length') return { message, code, kind: isMessageContent(e.param) ? 'context_length_exceeded' : 'bad_request', ...param };
   if (code === 'insufficient_quota') return { message, code, kind: 'rate_limited', retryable: false };
   if (code === 'content_filter' || code === 'content_policy_violation') return { message, code, kind: 'content_filter', ...param };
   return { message, code, ...param };
+}
+
+/** OpenAI's string_above_max_length means a prompt too long only when the string is message content (not, say, a tool-call id). */
+function isMessageContent(param: string | undefined): boolean {
+  return param === 'messages' || (param?.endsWith('.content') ?? false);
 }
 
 /** The HTTP status an error object carries as its numeric code (OpenRouter), if any. */
@@ -199,6 +214,23 @@ const ResponseServiceTierSchema = ServiceTierSchema.nullable();
 const ResponseMetadataSchema = MetadataSchema.nullable();
 const AudioSchema = MessageAudioSchema.nullable();
 
+/** The text of a chunk list: its `{type:"text", text}` chunks joined. */
+function chunkText(chunks: unknown[]): string {
+  return chunks.map((c) => (isObject(c) && c.type === 'text' && typeof c.text === 'string' ? c.text : '')).join('');
+}
+
+/**
+ * Message content as text plus its chain of thought. Mistral's reasoning models answer with a chunk list,
+ * `{type:"text", text}` and `{type:"thinking", thinking:[text chunks...]}`, instead of a string.
+ */
+function splitContent(content: unknown): { text: string | null; thinking?: string } {
+  if (typeof content === 'string') return { text: content };
+  if (!Array.isArray(content)) return { text: null };
+  const hasText = content.some((c) => isObject(c) && c.type === 'text');
+  const thinking = content.map((c) => (isObject(c) && c.type === 'thinking' && Array.isArray(c.thinking) ? chunkText(c.thinking) : '')).join('');
+  return { text: hasText ? chunkText(content) : null, ...(thinking ? { thinking } : {}) };
+}
+
 /** DeepSeek's documented extension: the chain of thought beside `content`. */
 type ResponseMessage = ChatResponse['choices'][number]['message'] & { reasoning_content?: string };
 
@@ -236,14 +268,16 @@ export function normalizeResponse(raw: Record<string, unknown>, fallbackModel: s
     choices: choices.map((c: Record<string, unknown>, i: number) => {
       const msg = (c.message ?? {}) as Record<string, unknown>;
       const toolCalls = normalizeToolCalls(msg.tool_calls);
+      const { text, thinking } = splitContent(msg.content);
       return {
         index: typeof c.index === 'number' ? c.index : i,
         message: {
           role: 'assistant' as const,
-          content: typeof msg.content === 'string' ? msg.content : null,
+          content: text,
           refusal: typeof msg.refusal === 'string' ? msg.refusal : null,
           ...(toolCalls ? { tool_calls: toolCalls } : {}),
           ...messageExtras(msg, dialect),
+          ...(thinking ? { reasoning_content: thinking } : {}),
         },
         finish_reason: toolCalls && c.finish_reason === 'stop' ? 'tool_calls' : normalizeFinishReason(c.finish_reason),
         logprobs: logprobsOf(c.logprobs),
@@ -293,7 +327,9 @@ export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: stri
       const d = (c.delta ?? {}) as Record<string, unknown>;
       const delta: ChatChunk['choices'][number]['delta'] = {};
       if (d.role === 'assistant') delta.role = 'assistant';
-      if (typeof d.content === 'string') delta.content = d.content;
+      const { text, thinking } = splitContent(d.content);
+      if (text !== null) delta.content = text;
+      if (thinking) (delta as { reasoning_content?: string }).reasoning_content = thinking;
       if (typeof d.refusal === 'string') delta.refusal = d.refusal;
       if (Array.isArray(d.tool_calls)) delta.tool_calls = d.tool_calls as ChatChunk['choices'][number]['delta']['tool_calls'];
       if (dialect.reasoningContent === 'relay' && typeof d.reasoning_content === 'string') {
@@ -317,18 +353,13 @@ export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: stri
 }
 
 const MISTRAL_TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
-const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
  * Mistral rejects tool-call ids that are not exactly 9 letters or digits; ids from other providers
  * (call_…, toolu_…) become a hash of themselves, so a call and its tool message still match.
  */
 export function mistralToolCallId(id: string): string {
-  if (MISTRAL_TOOL_CALL_ID.test(id)) return id;
-  const digest = createHash('sha256').update(id).digest();
-  let out = '';
-  for (let i = 0; i < 9; i++) out += ID_ALPHABET[digest[i]! % ID_ALPHABET.length];
-  return out;
+  return MISTRAL_TOOL_CALL_ID.test(id) ? id : hashedId(id, 9);
 }
 
 type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
@@ -344,16 +375,43 @@ function dialectAssistant(msg: AssistantMessage, dialect: OpenAIDialect): Assist
   return out;
 }
 
-/** Messages as the dialect accepts them: roles, tool-call ids and reasoning history. */
-function dialectMessage(msg: ChatMessage, dialect: OpenAIDialect): ChatMessage {
+/** Roles, tool-call ids and reasoning history as the dialect accepts them. */
+function dialectRoleAndIds(msg: ChatMessage, dialect: OpenAIDialect): ChatMessage {
   if (msg.role === 'developer' && !dialect.developerRole) return { ...msg, role: 'system' };
   if (msg.role === 'assistant') return dialectAssistant(msg, dialect);
   if (msg.role === 'tool' && dialect.toolCallId) return { ...msg, tool_call_id: dialect.toolCallId(msg.tool_call_id) };
   return msg;
 }
 
+/** Messages as the dialect accepts them: also without the fields it rejects. */
+function dialectMessage(msg: ChatMessage, dialect: OpenAIDialect): ChatMessage {
+  let out = dialectRoleAndIds(msg, dialect);
+  if (dialect.dropMessageName && out.role !== 'tool' && 'name' in out) {
+    const { name: _dropped, ...rest } = out;
+    out = rest as ChatMessage;
+  }
+  const allowed = dialect.messageFields?.[out.role];
+  if (allowed) out = Object.fromEntries(Object.entries(out).filter(([key]) => allowed.includes(key))) as ChatMessage;
+  return out;
+}
+
+/** The JSON instruction (schema included) added to the leading system message, or as a new one. */
+function withJsonInstruction(messages: ChatMessage[], instruction: string): ChatMessage[] {
+  const [first, ...rest] = messages;
+  if (first?.role !== 'system') return [{ role: 'system', content: instruction }, ...messages];
+  const prompt = contentText(first.content, '\n');
+  return [{ ...first, content: prompt ? `${prompt}\n\n${instruction}` : instruction }, ...rest];
+}
+
 function applyDialect(req: ChatRequest, dialect: OpenAIDialect): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...req, messages: req.messages.map((m) => dialectMessage(m, dialect)) };
+  const messages = req.messages.map((m) => dialectMessage(m, dialect));
+  const body: Record<string, unknown> = { ...req, messages };
+  const schemaAsObject = dialect.jsonSchema === 'as_json_object' && req.response_format?.type === 'json_schema';
+  const instruction = schemaAsObject ? jsonInstruction(req.response_format) : undefined;
+  if (instruction) {
+    body.messages = withJsonInstruction(messages, instruction);
+    body.response_format = { type: 'json_object' };
+  }
   const limit = req.max_completion_tokens ?? req.max_tokens;
   delete body.max_completion_tokens;
   delete body.max_tokens;

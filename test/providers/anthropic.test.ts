@@ -130,7 +130,6 @@ describe('Anthropic adapter: request mapping', () => {
       max_tokens: 300,
       system: 'You are a travel assistant.\n\nAnswer in English.',
       temperature: 1,
-      top_p: 0.9,
       stop_sequences: ['END', '###'],
       metadata: { user_id: 'user-42' },
       tools: [
@@ -224,6 +223,18 @@ describe('Anthropic adapter: request mapping', () => {
     expect(body).not.toHaveProperty('top_p');
   });
 
+  it('sends only temperature when top_p is set too (current Claude models answer 400 to both); top_p alone is kept', async () => {
+    const both = await sentBodyFor({ ...hello, temperature: 0.7, top_p: 1 });
+    expect(both).toMatchObject({ temperature: 0.7 });
+    expect(both).not.toHaveProperty('top_p');
+    const clamped = await sentBodyFor({ ...hello, temperature: 1.5, top_p: 0.9 });
+    expect(clamped).toMatchObject({ temperature: 1 });
+    expect(clamped).not.toHaveProperty('top_p');
+    const topPOnly = await sentBodyFor({ ...hello, top_p: 0.9 });
+    expect(topPOnly).toMatchObject({ top_p: 0.9 });
+    expect(topPOnly).not.toHaveProperty('temperature');
+  });
+
   it('json_object adds a JSON-only instruction to the system prompt', async () => {
     const withSystem = await sentBodyFor({
       model: MODEL,
@@ -288,6 +299,18 @@ describe('Anthropic adapter: responses', () => {
       logprobs: null,
     });
     expect(res.usage).toEqual({ prompt_tokens: 1404, completion_tokens: 62, total_tokens: 1466, prompt_tokens_details: { cached_tokens: 1024 } });
+  });
+
+  it('reports cache_creation_input_tokens as cache_write_tokens (billed above the input price), beside cache reads', async () => {
+    answerWith('anthropic/message-cache-write.json');
+    const res = await adapter.complete(hello, ctx);
+    assertOpenAIResponse(res);
+    expect(res.usage).toEqual({
+      prompt_tokens: 21 + 2048 + 1536,
+      completion_tokens: 14,
+      total_tokens: 21 + 2048 + 1536 + 14,
+      prompt_tokens_details: { cached_tokens: 1536, cache_write_tokens: 2048 },
+    });
   });
 
   it('answers json_schema through a forced tool and returns its input as the content', async () => {
@@ -373,7 +396,7 @@ describe('Anthropic adapter: streaming', () => {
     expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
     expect(chunks.at(-2)!.choices[0]!.finish_reason).toBe('tool_calls');
     // message_delta's cumulative counts (cache creation included) replace message_start's.
-    expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 728, completion_tokens: 89, total_tokens: 817 });
+    expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 728, completion_tokens: 89, total_tokens: 817, prompt_tokens_details: { cache_write_tokens: 256 } });
   });
 
   it('streams a json_schema answer as content deltas with finish_reason stop', async () => {

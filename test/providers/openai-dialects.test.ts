@@ -355,3 +355,120 @@ describe("DeepSeek's reasoning_content and cache usage", () => {
     expect((await deepseek.complete(hello, ctx)).usage?.prompt_tokens_details).toEqual({ cached_tokens: 900 });
   });
 });
+
+describe("Mistral's reasoning answers: content as a list of chunks", () => {
+  const thinking = { type: 'thinking', thinking: [{ type: 'text', text: 'John is twice as old as Mary, who is 12...' }] };
+
+  it('joins the text chunks into content and relays the thinking as reasoning_content', async () => {
+    const body = completion(
+      { message: { role: 'assistant', tool_calls: null, content: [thinking, { type: 'text', text: 'John is ' }, { type: 'text', text: '24 years old.' }] }, finish_reason: 'stop' },
+      { model: 'magistral-medium-2509' },
+    );
+    nock(BASE).post('/chat/completions').reply(200, body);
+    const res = await createCompatibleAdapter('mistral').complete({ ...hello, model: 'magistral-medium-2509' }, ctx);
+    assertOpenAIResponse(res);
+    expect(res.choices[0]!.message).toMatchObject({ role: 'assistant', content: 'John is 24 years old.', reasoning_content: 'John is twice as old as Mary, who is 12...' });
+    expect(res.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  it('streams thinking deltas as reasoning_content and text chunks as content', async () => {
+    const events = [
+      chunk([{ index: 0, delta: { role: 'assistant', content: [thinking] }, finish_reason: null }]),
+      chunk([{ index: 0, delta: { content: [{ type: 'text', text: 'John is 24.' }] }, finish_reason: null }]),
+      chunk([{ index: 0, delta: { content: '' }, finish_reason: 'stop' }], { usage: { prompt_tokens: 10, completion_tokens: 50, total_tokens: 60 } }),
+      '[DONE]',
+    ];
+    nock(BASE).post('/chat/completions').reply(200, sse(events), SSE_HEADERS);
+    const chunks = await collect(createCompatibleAdapter('mistral').stream(hello, ctx));
+    chunks.forEach(assertOpenAIChunk);
+    const deltas = chunks.map((c) => c.choices[0]?.delta as { content?: string; reasoning_content?: string });
+    expect(deltas.map((d) => d.content ?? '').join('')).toBe('John is 24.');
+    expect(deltas.map((d) => d.reasoning_content ?? '').join('')).toBe('John is twice as old as Mary, who is 12...');
+    expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 10, completion_tokens: 50, total_tokens: 60 });
+  });
+});
+
+describe('DeepSeek: json_schema answered as json_object', () => {
+  const schema = { type: 'object', properties: { name: { type: 'string' }, industry: { type: 'string' } }, required: ['name', 'industry'] };
+  const request: ChatRequest = {
+    model: 'deepseek-chat',
+    messages: [
+      { role: 'system', content: 'You extract company facts.' },
+      { role: 'user', content: 'Acme makes anvils.' },
+    ],
+    response_format: { type: 'json_schema', json_schema: { name: 'company', schema, strict: true } },
+  };
+  const answer = completion({ message: { role: 'assistant', content: '{"name":"Acme","industry":"anvils"}' }, finish_reason: 'stop' });
+
+  it('sends json_object and puts the schema, with the word json, into the system prompt', async () => {
+    const seen = capture(answer);
+    const res = await createCompatibleAdapter('deepseek').complete(request, ctx);
+    expect(seen.sent!.response_format).toEqual({ type: 'json_object' });
+    const messages = seen.sent!.messages as Array<{ role: string; content: string }>;
+    expect(messages).toHaveLength(2);
+    expect(messages[0]!.role).toBe('system');
+    expect(messages[0]!.content.startsWith('You extract company facts.\n\n')).toBe(true);
+    expect(messages[0]!.content).toMatch(/json/i);
+    expect(messages[0]!.content).toContain(JSON.stringify(schema));
+    expect(messages[1]).toEqual({ role: 'user', content: 'Acme makes anvils.' });
+    expect(request.response_format?.type).toBe('json_schema'); // the caller's request (and the router's check) keep the schema
+    expect(JSON.parse(res.choices[0]!.message.content!)).toEqual({ name: 'Acme', industry: 'anvils' });
+  });
+
+  it('adds a system message when the conversation has none; json_object and text pass unchanged', async () => {
+    const seen = capture(answer);
+    await createCompatibleAdapter('deepseek').complete({ ...request, messages: [{ role: 'user', content: 'Acme makes anvils.' }] }, ctx);
+    const messages = seen.sent!.messages as Array<{ role: string; content: string }>;
+    expect(messages[0]!.role).toBe('system');
+    expect(messages[0]!.content).toContain(JSON.stringify(schema));
+
+    const plain = capture(answer);
+    await createCompatibleAdapter('deepseek').complete({ ...hello, response_format: { type: 'json_object' } }, ctx);
+    expect(plain.sent!.response_format).toEqual({ type: 'json_object' });
+    expect(plain.sent!.messages).toEqual(hello.messages);
+  });
+
+  it('other presets still send json_schema as is', async () => {
+    const seen = capture(answer);
+    await createCompatibleAdapter('openrouter').complete(request, ctx);
+    expect(seen.sent!.response_format).toEqual(request.response_format);
+  });
+});
+
+describe('history fields strict APIs reject', () => {
+  const history = {
+    model: 'm',
+    messages: [
+      { role: 'system', content: 'Be brief', name: 'ops' },
+      { role: 'user', content: 'Hi', name: 'alice' },
+      { role: 'assistant', content: 'Hello', refusal: null, annotations: [], reasoning_content: 'Greet back.' },
+      { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'D681PevKs', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'D681PevKs', name: 'get_weather', content: '{"temp_c":18}' },
+      { role: 'assistant', content: 'It is', prefix: true },
+    ],
+  } as unknown as ChatRequest;
+  const ok = completion({ message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' });
+
+  it('Groq: name is removed from non-tool messages and reasoning_content from assistant history', async () => {
+    const seen = capture(ok);
+    await createCompatibleAdapter('groq').complete(history, ctx);
+    const messages = seen.sent!.messages as Array<Record<string, unknown>>;
+    expect(messages[0]).toEqual({ role: 'system', content: 'Be brief' });
+    expect(messages[1]).toEqual({ role: 'user', content: 'Hi' });
+    expect(messages[2]).not.toHaveProperty('reasoning_content');
+    expect(messages[4]).toMatchObject({ role: 'tool', name: 'get_weather' });
+  });
+
+  it('Mistral: only the fields its schema allows per role reach it (no refusal, annotations, name, reasoning_content)', async () => {
+    const seen = capture(ok);
+    await createCompatibleAdapter('mistral').complete(history, ctx);
+    expect(seen.sent!.messages).toEqual([
+      { role: 'system', content: 'Be brief' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'D681PevKs', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'D681PevKs', name: 'get_weather', content: '{"temp_c":18}' },
+      { role: 'assistant', content: 'It is', prefix: true },
+    ]);
+  });
+});

@@ -195,6 +195,21 @@ describe('OpenAI adapter', () => {
   });
 
   it.each([
+    ['a tool-call id', 'messages[1].tool_calls[0].id', 40, 137, 'bad_request'],
+    ['a function name', 'tools[0].function.name', 64, 80, 'bad_request'],
+    ['message content', 'messages[0].content', 10485760, 10490011, 'context_length_exceeded'],
+  ])('classifies string_above_max_length on %s by its param, relaying param and code', async (_name, param, max, got, kind) => {
+    const message = `Invalid '${param}': string too long. Expected a string with maximum length ${max}, but got a string with length ${got} instead.`;
+    nock(BASE).post('/chat/completions').reply(400, { error: { message, type: 'invalid_request_error', param, code: 'string_above_max_length' } });
+    const err = (await adapter.complete(hello, ctx).catch((e) => e)) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ kind, status: 400, param, upstreamCode: 'string_above_max_length', retryable: false });
+    const answer = gatewayErrorFromProvider(err).toBody();
+    assertOpenAIError(answer);
+    expect(answer.error.param).toBe(param);
+  });
+
+  it.each([
     ['a 400 whose code is null', 400, { error: { message: 'Unrecognized request argument supplied: foo', type: 'invalid_request_error', param: null, code: null } }, null, 'upstream_bad_request'],
     ['a context-length 400', 400, fixtureJson('openai/error-context-length.json'), 'messages', 'context_length_exceeded'],
     ['a 404 for an unknown model', 404, { error: { message: 'The model `gpt-9` does not exist', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } }, 'model', 'model_not_found'],
