@@ -112,4 +112,11 @@ describe('costUsd', () => {
     expect(costUsd({ input: 0.1, output: 0.4 }, { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 })).toBe(0.0000005);
     expect(costUsd({ input: 2, output: 8 }, undefined)).toBe(0);
   });
+
+  it('prices prompt tokens written to a prompt cache at cache_write_input (the input price when unknown)', () => {
+    const usage = { prompt_tokens: 1_000, completion_tokens: 0, total_tokens: 1_000, prompt_tokens_details: { cached_tokens: 200, cache_write_tokens: 300 } };
+    // 500 plain at 2, 200 read at 1, 300 written at 2.5
+    expect(costUsd({ input: 2, cached_input: 1, cache_write_input: 2.5, output: 8 }, usage)).toBe(0.00195);
+    expect(costUsd({ input: 2, cached_input: 1, output: 8 }, usage)).toBe(0.0018);
+  });
 });

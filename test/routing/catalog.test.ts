@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelOverrideSchema, type ModelOverride } from '../../src/core/config';
 import { buildCatalog, catalogFamily, FamilyFileSchema, genaiPricesSource, overrideFile } from '../../src/core/routing/catalog';
+import { costUsd } from '../../src/core/routing/cost';
 import { CatalogModelSchema, type CatalogModel } from '../../src/core/routing/types';
 
 const AT = new Date('2026-11-23T12:00:00Z');
@@ -57,6 +58,15 @@ describe('buildCatalog: prices from genai-prices', () => {
     const expected = calcPrice(usage, 'gpt-4.1-mini', { providerId: 'openai', timestamp: AT })!;
     const ours = (6_000 * m.pricing.input + 4_000 * m.pricing.cached_input!) / 1e6;
     expect(ours).toBeCloseTo(expected.total_price, 12);
+  });
+
+  it('prompt-cache writes are priced at genai-prices cache-write rate (Anthropic bills them above the input price)', () => {
+    const m = model(catalog, 'anthropic/claude-sonnet-4-5');
+    expect(m.pricing.cache_write_input).toBeGreaterThan(m.pricing.input);
+    const usage = { input_tokens: 10_000, cache_read_tokens: 3_000, cache_write_tokens: 5_000, output_tokens: 700 };
+    const expected = calcPrice(usage, 'claude-sonnet-4-5', { providerId: 'anthropic', timestamp: AT })!;
+    const ours = costUsd(m.pricing, { prompt_tokens: 10_000, completion_tokens: 700, total_tokens: 10_700, prompt_tokens_details: { cached_tokens: 3_000, cache_write_tokens: 5_000 } });
+    expect(ours).toBeCloseTo(expected.total_price, 9);
   });
 
   it('time-of-day prices (DeepSeek peak hours) keep the highest price of the day, even when built off-peak', () => {

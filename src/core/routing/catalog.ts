@@ -173,8 +173,11 @@ function genaiPricing(providerId: string, priceId: string, at: Date): { pricing:
   if (input === undefined || output === undefined) {
     throw new Error(`model-overrides.json: genai-prices has no text token price for '${providerId}/${priceId}'`);
   }
+  const pricing: ModelPricing = { input, output };
   const cached = highest(prices, 'cache_read_mtok');
-  const pricing: ModelPricing = cached === undefined ? { input, output } : { input, cached_input: cached, output };
+  if (cached !== undefined) pricing.cached_input = cached;
+  const cacheWrite = highest(prices, 'cache_write_mtok');
+  if (cacheWrite !== undefined) pricing.cache_write_input = cacheWrite;
   return { pricing, contextWindow: found.model.context_window };
 }
 

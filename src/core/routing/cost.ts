@@ -10,15 +10,20 @@ export function roundUsd(usd: number): number {
 
 /**
  * USD for token counts at per-1M-token prices, unrounded (plans compare expected costs with it).
- * `cachedInput` tokens are part of `input` and billed at `cached_input` (the input price when unknown).
+ * `cachedInput` (read from a prompt cache) and `cacheWriteInput` (written to one) tokens are part of
+ * `input`, billed at `cached_input` and `cache_write_input` (the input price when unknown).
  */
-export function priceTokens(pricing: ModelPricing, input: number, output: number, cachedInput = 0): number {
+export function priceTokens(pricing: ModelPricing, input: number, output: number, cachedInput = 0, cacheWriteInput = 0): number {
   const cached = Math.min(cachedInput, input);
-  return ((input - cached) * pricing.input + cached * (pricing.cached_input ?? pricing.input) + output * pricing.output) * PER_TOKEN;
+  const written = Math.min(cacheWriteInput, input - cached);
+  const plain = input - cached - written;
+  const inputUsd = plain * pricing.input + cached * (pricing.cached_input ?? pricing.input) + written * (pricing.cache_write_input ?? pricing.input);
+  return (inputUsd + output * pricing.output) * PER_TOKEN;
 }
 
 /** Cost in USD of one call, from the usage the provider reported. */
 export function costUsd(pricing: ModelPricing, usage: Usage | undefined): number {
   if (!usage) return 0;
-  return roundUsd(priceTokens(pricing, usage.prompt_tokens, usage.completion_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0));
+  const details = usage.prompt_tokens_details;
+  return roundUsd(priceTokens(pricing, usage.prompt_tokens, usage.completion_tokens, details?.cached_tokens ?? 0, details?.cache_write_tokens ?? 0));
 }

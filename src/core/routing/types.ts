@@ -49,6 +49,8 @@ export const ModelCapabilitiesSchema = z.object({
 export const ModelPricingSchema = z.object({
   input: z.number().nonnegative(),
   cached_input: z.number().nonnegative().optional(),
+  /** Prompt tokens written to a provider's prompt cache (Anthropic bills them above the input price). */
+  cache_write_input: z.number().nonnegative().optional(),
   output: z.number().nonnegative(),
 });
 
