@@ -401,6 +401,7 @@ export function toGeminiRequest(req: ChatRequest, provider: string): JsonObject 
 
 const CONTENT_FILTER_REASONS: ReadonlySet<string> = new Set([
   'SAFETY',
+  'LANGUAGE', // stopped: the text is in a language the model does not support
   'RECITATION',
   'PROHIBITED_CONTENT',
   'SPII',
@@ -410,13 +411,16 @@ const CONTENT_FILTER_REASONS: ReadonlySet<string> = new Set([
   'IMAGE_RECITATION',
 ]);
 
-/** Finishes where Gemini failed to produce a usable tool call: worth another try, never an empty success. */
-const FAILED_TOOL_CALL_REASONS: ReadonlySet<string> = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS']);
+/**
+ * Finishes where Gemini failed: a tool call it could not produce, or generation stopped for another
+ * reason ("OTHER", an image it did not make). Worth another try, never a complete-looking answer.
+ */
+const FAILED_REASONS: ReadonlySet<string> = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS', 'OTHER', 'NO_IMAGE', 'IMAGE_OTHER']);
 
-/** Throws when the candidate finished with a failed tool call; finishMessage says what was wrong. */
+/** Throws when the candidate finished with a failure; finishMessage says what was wrong. */
 function checkFinish(candidate: GeminiCandidate, provider: string): void {
   const reason = candidate.finishReason;
-  if (!reason || !FAILED_TOOL_CALL_REASONS.has(reason)) return;
+  if (!reason || !FAILED_REASONS.has(reason)) return;
   const detail = candidate.finishMessage ? `: ${candidate.finishMessage}` : '';
   throw new ProviderError({ kind: 'upstream_error', provider, upstreamCode: reason, message: `Gemini ended the answer with ${reason}${detail}` });
 }

@@ -378,6 +378,23 @@ describe('Gemini adapter: responses', () => {
     expect(res.choices[0]!.finish_reason).toBe('length');
   });
 
+  it('maps LANGUAGE (an unsupported language stopped the answer) to content_filter', async () => {
+    const body = fixtureJson<{ candidates: Array<{ finishReason: string }> }>('gemini/generate-text.json');
+    body.candidates[0]!.finishReason = 'LANGUAGE';
+    nock(BASE).post(GENERATE).reply(200, body);
+    const res = await adapter.complete(hello, ctx);
+    expect(res.choices[0]!.finish_reason).toBe('content_filter');
+  });
+
+  it.each(['OTHER', 'NO_IMAGE', 'IMAGE_OTHER'])('throws a retryable upstream_error for %s rather than a complete-looking answer', async (reason) => {
+    const body = fixtureJson<{ candidates: Array<{ finishReason: string }> }>('gemini/generate-text.json');
+    body.candidates[0]!.finishReason = reason;
+    nock(BASE).post(GENERATE).reply(200, body);
+    const err = await adapter.complete(hello, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ kind: 'upstream_error', retryable: true, upstreamCode: reason, provider: 'gemini' });
+  });
+
   it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS'])('throws a retryable upstream_error for %s instead of an empty answer', async (reason) => {
     const body = {
       candidates: [{ content: { role: 'model', parts: [] }, finishReason: reason, finishMessage: 'Malformed function call: print(default_api.get_weather(city=))', index: 0 }],
