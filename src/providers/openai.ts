@@ -316,6 +316,26 @@ export function isCanonicalChunk(raw: Record<string, unknown>): boolean {
   return Array.isArray(choices) && choices.length > 0 && choices.every(isCanonicalChoice);
 }
 
+/**
+ * Notes the choices that streamed tool calls; true when this chunk finishes one of them with "stop"
+ * (some servers, and OpenAI for a named tool_choice), which non-streaming answers report as "tool_calls".
+ */
+function stopsAfterToolCalls(raw: Record<string, unknown>, withToolCalls: Set<number>): boolean {
+  if (!Array.isArray(raw.choices)) return false;
+  let stops = false;
+  for (const c of raw.choices as Array<{ index?: unknown; delta?: { tool_calls?: unknown }; finish_reason?: unknown }>) {
+    const index = typeof c.index === 'number' ? c.index : 0;
+    if (Array.isArray(c.delta?.tool_calls) && c.delta.tool_calls.length > 0) withToolCalls.add(index);
+    if (c.finish_reason === 'stop' && withToolCalls.has(index)) stops = true;
+  }
+  return stops;
+}
+
+function toolCallsFinish(chunk: ChatChunk, withToolCalls: Set<number>): ChatChunk {
+  for (const c of chunk.choices) if (c.finish_reason === 'stop' && withToolCalls.has(c.index)) c.finish_reason = 'tool_calls';
+  return chunk;
+}
+
 export function normalizeChunk(raw: Record<string, unknown>, fallbackModel: string, dialect: OpenAIDialect = OPENAI_DIALECT): ChatChunk {
   const choices = Array.isArray(raw.choices) ? raw.choices : [];
   const chunk: ChatChunk = {
@@ -467,6 +487,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       readError: readOpenAIError,
     });
     let finished = false;
+    const choicesWithToolCalls = new Set<number>();
     try {
       for await (const event of call.events()) {
         if (event.data === '[DONE]') {
@@ -476,6 +497,10 @@ export class OpenAIAdapter implements ProviderAdapter {
         const data = parseEventJson(event.data, this.name);
         if (data.error) throw errorInBody(data, event.data, this.name);
         throwChoiceFailure(data, this.name);
+        if (stopsAfterToolCalls(data, choicesWithToolCalls)) {
+          yield toolCallsFinish(normalizeChunk(data, req.model, this.dialect), choicesWithToolCalls);
+          continue;
+        }
         yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model, this.dialect);
       }
     } finally {

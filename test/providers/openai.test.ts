@@ -148,6 +148,22 @@ describe('OpenAI adapter', () => {
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
+  it('reports a stream that streamed tool calls and then finished with "stop" as tool_calls, as the non-streaming answer does', async () => {
+    // Some servers (and OpenAI for a named tool_choice) finish a tool call with "stop".
+    const text = fixtureText('openai/stream-tool-call.sse').replace('"finish_reason":"tool_calls"', '"finish_reason":"stop"');
+    nock(BASE).post('/chat/completions').reply(200, text, SSE_HEADERS);
+    const chunks = await collect(adapter.stream(hello, ctx));
+    const finishing = chunks.filter((c) => c.choices[0]?.finish_reason);
+    expect(finishing.map((c) => c.choices[0]?.finish_reason)).toEqual(['tool_calls']);
+    for (const c of chunks) assertOpenAIChunk(c);
+  });
+
+  it('keeps "stop" for a streamed answer without tool calls (relayed as it came)', async () => {
+    nock(BASE).post('/chat/completions').reply(200, fixtureText('openai/stream-basic.sse'), SSE_HEADERS);
+    const chunks = await collect(adapter.stream(hello, ctx));
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('stop');
+  });
+
   it('fails a stream that dies mid-way instead of ending it cleanly', async () => {
     nock(BASE).post('/chat/completions').reply(200, () => sseBody('openai/stream-basic.sse', { dieAfterBytes: 400 }), SSE_HEADERS);
     await expect(collect(adapter.stream(hello, ctx))).rejects.toMatchObject({ kind: 'upstream_error', retryable: true });
