@@ -3,7 +3,7 @@
  * real Switchyard server listening on 127.0.0.1 (real express app, key check and usage store);
  * the server's upstream providers are answered by nock with their documented payloads.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,9 +20,12 @@ const { generate_text, extract_data, classify_text, summarize } = App.creates;
 let server: RunningServer;
 let gatewayKey: string;
 let workDir: string;
+/** The server's admin key: it reads every key's usage. */
+const ADMIN_KEY = 'sy-admin-zapier-test-0123456789';
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'switchyard-zapier-'));
+  writeFileSync(join(workDir, 'switchyard.yaml'), `server:\n  admin_key: ${ADMIN_KEY}\n`);
   server = await startServer({
     env: { OPENAI_API_KEY: KEYS.openai, ANTHROPIC_API_KEY: KEYS.anthropic },
     cwd: workDir,
@@ -244,6 +247,33 @@ describe('Actions through the gateway', () => {
 
 describe('Budget Alert', () => {
   const perform = App.triggers.budget_alert.operation.perform;
+
+  test('says whose spend it counted: a gateway key only its own calls, the admin key the whole server', async () => {
+    const otherKey = server.store.keys.create({ name: 'another-team' }).key;
+    nock(OPENAI).post('/v1/chat/completions').times(2).reply(200, openaiAnswer('Spend something'));
+    for (const key of [gatewayKey, otherKey]) {
+      await appTester(generate_text.operation.perform, { authData: gatewayAuth(key), inputData: { prompt: 'Hi', model: 'openai/gpt-4.1-mini' } });
+    }
+    const fired = async (key: string) =>
+      ((await appTester(perform, { authData: gatewayAuth(key), inputData: { threshold_usd: '0.000001', period: 'day' } })) as Array<Record<string, unknown>>)[0]!;
+    const own = await fired(gatewayKey);
+    const other = await fired(otherKey);
+    const all = await fired(ADMIN_KEY);
+    expect(own).toMatchObject({ counted: 'api_key', counted_description: expect.stringMatching(/^Only calls made with this connection's Gateway API Key/) });
+    expect(all).toMatchObject({ counted: 'server', counted_description: 'Every call on the Switchyard server (all keys)' });
+    // The admin key's total is every key's spend; each gateway key's is its own part of it.
+    expect(all.spent_usd as number).toBeCloseTo((own.spent_usd as number) + (other.spent_usd as number), 6);
+    expect(all.calls as number).toBeGreaterThanOrEqual((own.calls as number) + (other.calls as number));
+    expect(other.calls).toBe(1);
+  });
+
+  test("the trigger's help says what is counted with each kind of key", () => {
+    const trigger = App.triggers.budget_alert;
+    expect(trigger.display.description).toMatch(/the spend of the connection's Gateway API Key, or of the whole Switchyard server when the connection uses the server's admin key/);
+    const threshold = trigger.operation.inputFields.find((f: { key: string }) => f.key === 'threshold_usd') as { helpText: string };
+    expect(threshold.helpText).toMatch(/a gateway key counts only the calls made with that key; the server's admin key counts every call on the server/);
+    expect(trigger.display.description).not.toMatch(/AI spend on your Switchyard server/);
+  });
 
   test('fires once spend reaches the threshold, with one stable id per threshold and period', async () => {
     nock(OPENAI).post('/v1/chat/completions').reply(200, openaiAnswer('Spend something'));

@@ -14,17 +14,14 @@ import {
 	buildClassifyCall,
 	buildExtractCall,
 	chatOutput,
-	combineRoutes,
 	type CallOptionsParam,
-	type ChatBody,
-	type Completion,
 	type FieldParam,
 	type LabelParam,
 	type Operation,
-	type StructuredCall,
 	OPTION_LABELS,
 	routeOutput,
 } from '../shared/mapping';
+import { invalidReplyText, structuredCall, type StructuredResult } from '../shared/structured';
 import { numberOption } from '../shared/parameters';
 import { switchyardMethods } from '../shared/methods';
 import { switchyardProperties } from './description';
@@ -32,19 +29,6 @@ import { switchyardProperties } from './description';
 /** The structured-output tasks (about 1 MB), loaded on the first Extract or Classify item, in either mode. */
 async function loadTasks(): Promise<typeof Tasks> {
 	return await import('../../vendor/switchyard-tasks');
-}
-
-type StructuredResult<T> = { ok: true; value: T; route: Completion['route']; repaired: boolean } | { ok: false; problem: string; route: Completion['route'] };
-
-/** The core's structured call over this node's client (either mode): one request, and one repair when the reply does not fit. */
-async function structuredCall<T>(tasks: typeof Tasks, client: SwitchyardClient, call: StructuredCall<T>, settings: CallSettings): Promise<StructuredResult<T>> {
-	const backend: Tasks.StructuredBackend<Completion> = {
-		chat: (request) => client.chat(request as ChatBody, settings),
-		text: (completion) => completion.text,
-	};
-	const run = await tasks.runStructured(backend, call.body, call.spec);
-	const route = combineRoutes(run.calls.map((c) => c.route));
-	return run.ok ? { ok: true, value: run.data, route, repaired: run.repaired } : { ok: false, problem: run.problem, route };
 }
 
 export class Switchyard implements INodeType {
@@ -152,10 +136,7 @@ async function runItem(ctx: IExecuteFunctions, client: SwitchyardClient, i: numb
 	throw new NodeOperationError(ctx.getNode(), `Unknown operation '${String(operation)}'`, { itemIndex: i });
 }
 
-function invalidReply(ctx: IExecuteFunctions, itemIndex: number, result: { problem: string; route: Completion['route'] }): NodeOperationError {
-	return new NodeOperationError(ctx.getNode(), `The model ${result.route.model} returned an unusable reply twice: the reply ${result.problem}`, {
-		itemIndex,
-		description:
-			'Switchyard asked once more with the validation error and the reply was still invalid. Pin a stronger model, simplify the fields/labels, or add descriptions to them.',
-	});
+function invalidReply(ctx: IExecuteFunctions, itemIndex: number, result: Extract<StructuredResult<unknown>, { ok: false }>): NodeOperationError {
+	const { message, description } = invalidReplyText(result);
+	return new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
 }

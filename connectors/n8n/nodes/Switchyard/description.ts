@@ -278,7 +278,7 @@ const optionsProperty: INodeProperties = {
 			type: 'number',
 			typeOptions: { minValue: 1 },
 			default: 120,
-			description: 'Give up after this long, retries and fallbacks included',
+			description: "Give up on an item after this long: retries, fallbacks and Extract/Classify's one repair call included",
 		},
 	],
 };

@@ -119,7 +119,8 @@ export function gatewayErrorFromResponse(response: HttpResponse): GatewayError {
 
 /** afterResponse: every failed gateway call becomes a Zapier error with an actionable message. */
 export function gatewayErrorMiddleware(response: HttpResponse, z: ZObject, bundle: Bundle): HttpResponse {
-  if (response.status < 400) return response;
+  // A request that reads its own error statuses (skipThrowForStatus) gets them as they are.
+  if (response.status < 400 || response.skipThrowForStatus) return response;
   const secrets = secretsOf(bundle.authData);
   let conn: GatewayConnection | undefined;
   try {
@@ -191,6 +192,30 @@ const UsageListSchema = z.object({
 export interface SpendSummary {
   costUsd: number;
   calls: number;
+}
+
+/**
+ * Whose spend GET /v1/usage counts for this connection: a gateway key reads only its own usage, the
+ * server's admin key (or no key, on a server that requires none) reads every key's.
+ */
+export type SpendScope = 'api_key' | 'server';
+
+/** A key id no key has: the server refuses a gateway key any other key's usage (403 on key_id). */
+const SCOPE_PROBE_KEY_ID = 'switchyard-zapier-scope-probe';
+
+/** Asks the server which of the two it applies to this connection's key; counts nothing (an empty range). */
+export async function fetchSpendScope(z: ZObject, conn: GatewayConnection, now: Date): Promise<SpendScope> {
+  const at = now.toISOString();
+  const response = await gatewayRequest(z, {
+    url: `${conn.baseUrl}/v1/usage`,
+    method: 'GET',
+    params: { group_by: 'key', from: at, key_id: SCOPE_PROBE_KEY_ID },
+    skipThrowForStatus: true,
+  });
+  if (response.status < 300) return 'server';
+  const err = gatewayErrorFromResponse(response);
+  if (response.status === 403 && err.param === 'key_id') return 'api_key';
+  throw explainGatewayRefusal(conn, err);
 }
 
 /** Spend since `from` (inclusive), from the server's usage log: the key's own, or everything for the admin key. */

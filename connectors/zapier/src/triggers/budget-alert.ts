@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Bundle, PlainInputField, Trigger, ZObject } from 'zapier-platform-core';
-import { fetchSpend } from '../backends/gateway';
+import { fetchSpend, fetchSpendScope, type SpendScope } from '../backends/gateway';
 import { StepError } from '../errors';
 import { blankToUndefined, parseInput } from '../fields';
 import { runStep } from '../step';
@@ -14,7 +14,8 @@ const inputFields = [
     label: 'Threshold (USD)',
     type: 'number',
     required: true,
-    helpText: 'Fire when spend in the period reaches this many US dollars, e.g. `50`. Fires once per period (and again if you change the threshold).',
+    helpText:
+      "Fire when spend in the period reaches this many US dollars, e.g. `50`. Fires once per period (and again if you change the threshold). What counts depends on the connection's Gateway API Key: a gateway key counts only the calls made with that key; the server's admin key counts every call on the server.",
   },
   {
     key: 'period',
@@ -47,6 +48,12 @@ export function crossingId(period: Period, start: Date, thresholdUsd: number): s
   return `budget-${period}-${label}-${thresholdUsd}`;
 }
 
+/** What the spend covers, in words a Zap's later steps can show as they are. */
+export const COUNTED: Record<SpendScope, string> = {
+  api_key: "Only calls made with this connection's Gateway API Key (connect with the server's admin key to count the whole server)",
+  server: 'Every call on the Switchyard server (all keys)',
+};
+
 async function perform(z: ZObject, bundle: Bundle) {
   return runStep(z, bundle, async ({ connection }) => {
     if (connection.mode !== 'gateway') {
@@ -61,6 +68,7 @@ async function perform(z: ZObject, bundle: Bundle) {
     const start = periodStart(input.period, now);
     const spend = await fetchSpend(z, connection, start);
     if (spend.costUsd < input.threshold_usd) return [];
+    const scope = await fetchSpendScope(z, connection, now);
     return [
       {
         id: crossingId(input.period, start, input.threshold_usd),
@@ -70,6 +78,8 @@ async function perform(z: ZObject, bundle: Bundle) {
         spent_usd: spend.costUsd,
         over_by_usd: Math.round((spend.costUsd - input.threshold_usd) * 1e6) / 1e6,
         calls: spend.calls,
+        counted: scope,
+        counted_description: COUNTED[scope],
         checked_at: now.toISOString(),
       },
     ];
@@ -81,7 +91,8 @@ export const budgetAlert = {
   noun: 'Budget Alert',
   display: {
     label: 'Budget Alert',
-    description: 'Triggers when AI spend on your Switchyard server reaches a threshold in the current day or month (Gateway server connections).',
+    description:
+      "Triggers when AI spend reaches a threshold in the current day or month: the spend of the connection's Gateway API Key, or of the whole Switchyard server when the connection uses the server's admin key (Gateway server connections).",
   },
   operation: {
     type: 'polling',
@@ -95,6 +106,8 @@ export const budgetAlert = {
       spent_usd: 50.412,
       over_by_usd: 0.412,
       calls: 18342,
+      counted: 'api_key',
+      counted_description: COUNTED.api_key,
       checked_at: '2026-11-22T09:15:00.000Z',
     },
     outputFields: [
@@ -105,6 +118,8 @@ export const budgetAlert = {
       { key: 'spent_usd', label: 'Spent (USD)', type: 'number' },
       { key: 'over_by_usd', label: 'Over Threshold By (USD)', type: 'number' },
       { key: 'calls', label: 'Calls in Period', type: 'integer' },
+      { key: 'counted', label: 'Spend Counted For (api_key or server)', type: 'string' },
+      { key: 'counted_description', label: 'Spend Counted For (Description)', type: 'string' },
       { key: 'checked_at', label: 'Checked At', type: 'datetime' },
     ],
   },
