@@ -69,6 +69,19 @@ describe('buildCatalog: prices from genai-prices', () => {
     expect(ours).toBeCloseTo(expected.total_price, 9);
   });
 
+  it.each([
+    ['gemini', 'google', 'gemini-2.5-pro', 300_000],
+    ['gemini', 'google', 'gemini-2.5-pro', 150_000],
+    ['gemini', 'google', 'gemini-2.5-pro', 200_001],
+  ])('long-context prices: %s (%s) %s with a prompt of %s tokens costs what genai-prices calcPrice says', (provider, providerId, id, promptTokens) => {
+    const m = model(catalog, `${provider}/${id}`);
+    expect(m.pricing.tiers?.length).toBeGreaterThan(0);
+    const usage = { input_tokens: promptTokens, cache_read_tokens: 20_000, output_tokens: 1_000 };
+    const expected = calcPrice(usage, id, { providerId, timestamp: AT })!;
+    const ours = costUsd(m.pricing, { prompt_tokens: promptTokens, completion_tokens: 1_000, total_tokens: promptTokens + 1_000, prompt_tokens_details: { cached_tokens: 20_000 } });
+    expect(ours).toBeCloseTo(expected.total_price, 9);
+  });
+
   it('time-of-day prices (DeepSeek peak hours) keep the highest price of the day, even when built off-peak', () => {
     const offPeak = new Date('2026-11-24T20:00:00Z'); // another day: not served from the per-day cache
     const atNight = calcPrice({ input_tokens: 1_000_000, output_tokens: 0 }, 'deepseek-chat', { providerId: 'deepseek', timestamp: offPeak })!;

@@ -131,8 +131,32 @@ export function catalogFamily(provider: { name: string; type: ProviderConfig['ty
 
 function perMillion(value: ModelPrice[string]): number | undefined {
   if (typeof value === 'number') return value;
-  // Tiered (long-context) prices: the base rate applies below the first tier.
+  // Tiered (long-context) prices: the base rate applies below the first tier (see longContextTiers).
   return value?.base;
+}
+
+/** genai-prices' field for each of our token prices. */
+const PRICE_FIELDS = { input: 'input_mtok', cached_input: 'cache_read_mtok', cache_write_input: 'cache_write_mtok', output: 'output_mtok' } as const;
+
+/**
+ * genai-prices' long-context tiers (a price per field, by the prompt's size) as one list of
+ * thresholds, each with every field's price from that threshold on.
+ */
+function longContextTiers(price: ModelPrice): NonNullable<ModelPricing['tiers']> | undefined {
+  const tiered = (field: string) => {
+    const value = price[field];
+    return typeof value === 'object' && value !== null ? [...value.tiers].sort((a, b) => a.start - b.start) : [];
+  };
+  const starts = [...new Set(Object.values(PRICE_FIELDS).flatMap((f) => tiered(f).map((t) => t.start)))].sort((a, b) => a - b);
+  if (starts.length === 0) return undefined;
+  return starts.map((start) => {
+    const tier: NonNullable<ModelPricing['tiers']>[number] = { above_prompt_tokens: start };
+    for (const [ours, field] of Object.entries(PRICE_FIELDS) as Array<[keyof typeof PRICE_FIELDS, string]>) {
+      const reached = tiered(field).filter((t) => t.start <= start).at(-1);
+      if (reached) tier[ours] = reached.price;
+    }
+    return tier;
+  });
 }
 
 function lookupPrice(providerId: string, priceId: string, timestamp: Date): PriceCalculation | null {
@@ -178,6 +202,8 @@ function genaiPricing(providerId: string, priceId: string, at: Date): { pricing:
   if (cached !== undefined) pricing.cached_input = cached;
   const cacheWrite = highest(prices, 'cache_write_mtok');
   if (cacheWrite !== undefined) pricing.cache_write_input = cacheWrite;
+  const tiers = prices.length === 1 ? longContextTiers(prices[0]!) : undefined;
+  if (tiers) pricing.tiers = tiers;
   return { pricing, contextWindow: found.model.context_window };
 }
 

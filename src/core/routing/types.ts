@@ -46,12 +46,22 @@ export const ModelCapabilitiesSchema = z.object({
 });
 
 /** Prices in USD per 1M tokens. */
-export const ModelPricingSchema = z.object({
+const TokenPricesSchema = z.object({
   input: z.number().nonnegative(),
   cached_input: z.number().nonnegative().optional(),
   /** Prompt tokens written to a provider's prompt cache (Anthropic bills them above the input price). */
   cache_write_input: z.number().nonnegative().optional(),
   output: z.number().nonnegative(),
+});
+
+/** USD per 1M tokens. */
+export const ModelPricingSchema = TokenPricesSchema.extend({
+  /**
+   * Long-context prices (Gemini Pro above 200k prompt tokens): a call whose prompt has more than
+   * `above_prompt_tokens` tokens pays the tier's prices for all its tokens; fields a tier leaves
+   * out keep the lower tier's price. Ordered by threshold.
+   */
+  tiers: z.array(TokenPricesSchema.partial().extend({ above_prompt_tokens: z.number().int().nonnegative() })).optional(),
 });
 
 export const CatalogModelSchema = z.object({
