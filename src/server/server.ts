@@ -45,6 +45,11 @@ export interface RunningServer {
   reload(): Promise<ReloadResult>;
   /** Stops accepting, drains in-flight requests, flushes usage, closes everything. */
   shutdown(): Promise<void>;
+  /**
+   * Shuts down without waiting out `server.shutdown_timeout_ms`: requests in flight are told at
+   * once that the gateway is shutting down; usage rows are still flushed (a second stop signal).
+   */
+  hurry(): Promise<void>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -142,6 +147,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
 
   let shuttingDown: Promise<void> | undefined;
+
+  const drainState: DrainState = { hurried: false };
   const running: RunningServer = {
     server,
     app,
@@ -161,7 +168,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         if (changed.length > 0) logger.warn('configuration reloaded; these settings apply only after a restart', { settings: changed });
         void holder.swap(rebuilt.switchyard);
         if (webhooks) webhooks.reload(next.flows);
-        else if (Object.keys(next.flows).length > 0) logger.warn('webhook flows were added: they are served after a restart');
+        else if (Object.keys(next.flows).length > 0) logger.warn('webhook flows were added: they are served after a restart', { flows: Object.keys(next.flows) });
         running.config = next;
         running.mode = rebuilt.mode;
         logger.info('configuration reloaded', { providers: rebuilt.providers, mode: rebuilt.mode, models: rebuilt.switchyard.models().length });
@@ -174,8 +181,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
     shutdown() {
       // The configuration in use now: a reload may have changed the timeout.
-      shuttingDown ??= drainAndClose(running, app, logger, running.config.server.shutdown_timeout_ms);
+      shuttingDown ??= drainAndClose(running, app, logger, running.config.server.shutdown_timeout_ms, drainState);
       return shuttingDown;
+    },
+    hurry() {
+      if (!drainState.hurried) logger.warn('stop signal again: no longer waiting for requests in flight (a third signal exits at once)', { in_flight: holder.inFlight() });
+      drainState.hurried = true;
+      return running.shutdown();
     },
   };
   return running;
@@ -184,7 +196,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 /** After the shutdown timeout, how long requests cut by it get to send their final error before connections close. */
 const FINAL_BYTES_GRACE_MS = 1000;
 
-async function drainAndClose(running: RunningServer, app: App, logger: Logger, timeoutMs: number): Promise<void> {
+interface DrainState {
+  /** Set by a second stop signal: stop waiting for requests in flight. */
+  hurried: boolean;
+}
+
+async function drainAndClose(running: RunningServer, app: App, logger: Logger, timeoutMs: number, state: DrainState): Promise<void> {
   const { server, holder, store, webhooks } = running;
   app.health.draining = true;
   // Workers stop taking jobs now; webhook requests still arriving are enqueued for the next start.
@@ -194,21 +211,22 @@ async function drainAndClose(running: RunningServer, app: App, logger: Logger, t
   const serverClosed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
     closed = true;
   });
-  /** Closes connections as they go idle until the server closed or `ms` passed. */
-  const drain = async (ms: number) => {
+  /** Closes connections as they go idle until the server closed, `ms` passed or (`hurriable`) a second signal came. */
+  const drain = async (ms: number, hurriable: boolean) => {
     const deadline = Date.now() + ms;
     while (!closed) {
       if (holder.inFlight() === 0) server.closeIdleConnections();
-      if (Date.now() >= deadline) return;
+      if (Date.now() >= deadline || (hurriable && state.hurried)) return;
       await Promise.race([serverClosed, sleep(25)]);
     }
   };
-  await drain(timeoutMs);
+  await drain(timeoutMs, true);
   if (!closed) {
     // Cut requests are told why (503, or an error event in a started stream) and recorded as 503, not as callers that left.
-    logger.warn('shutdown timeout: closing the remaining connections; requests still in flight are answered that the gateway is shutting down', { in_flight: holder.inFlight() });
+    const why = state.hurried ? 'stopped by a second signal' : 'shutdown timeout';
+    logger.warn(`${why}: closing the remaining connections; requests still in flight are answered that the gateway is shutting down`, { in_flight: holder.inFlight() });
     app.abortInFlight();
-    await drain(FINAL_BYTES_GRACE_MS);
+    await drain(FINAL_BYTES_GRACE_MS, false);
     server.closeAllConnections();
   }
   await workersStopped;
@@ -232,14 +250,18 @@ function startWebhooks(config: ServerConfig, holder: SwitchyardHolder, logger: L
 /** SIGHUP reloads the configuration; SIGTERM and SIGINT shut down gracefully, then exit. */
 export function installSignalHandlers(running: RunningServer, exit: (code: number) => void = (c) => process.exit(c)): () => void {
   const onHup = () => void running.reload();
-  let stopping = false;
+  let stops = 0;
+  // The first signal drains gracefully; a second stops waiting for requests in flight (their rows
+  // are still written); a third exits at once.
   const onStop = () => {
-    if (stopping) return exit(1);
-    stopping = true;
-    running.shutdown().then(
-      () => exit(0),
-      () => exit(1),
-    );
+    stops++;
+    if (stops === 1) {
+      running.shutdown().then(
+        () => exit(0),
+        () => exit(1),
+      );
+    } else if (stops === 2) void running.hurry();
+    else exit(1);
   };
   process.on('SIGHUP', onHup);
   process.on('SIGTERM', onStop);

@@ -235,6 +235,23 @@ describe('configuration validation', () => {
     });
   });
 
+  it('a reload that adds flows to a server started without any names them as served after a restart', async () => {
+    const noOllama = async () => {
+      throw new Error('connection refused');
+    };
+    const logs: string[] = [];
+    const gateway = await startServer({ cwd: dir, port: 0, env: {}, storePath: ':memory:', logger: createLogger({ level: 'info', write: (l) => logs.push(l) }), fetch: noOllama });
+    try {
+      const flow = (name: string) => [`  ${name}:`, '    source: generic', '    generic:', '      bearer_token: test-token-0123456789abcdef', '    prompt: "Say hi to {{body.name}}"', '    action: { type: respond }'];
+      write('switchyard.yaml', ['providers:', '  demo:', '    type: demo', 'flows:', ...flow('lead'), ...flow('support')].join('\n'));
+      expect(await gateway.reload()).toMatchObject({ ok: true });
+      const warning = logs.map((l) => JSON.parse(l) as { msg: string; flows?: string[] }).find((l) => l.msg.startsWith('webhook flows were added'));
+      expect(warning?.flows).toEqual(['lead', 'support']);
+    } finally {
+      await gateway.shutdown();
+    }
+  });
+
   describe('listen overrides', () => {
     const file = () => write('s.yaml', 'server:\n  port: 9001\n');
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startMockUpstream, type MockUpstream } from '../../src/bench/mock-upstream';
 import { closeUpstreamPools } from '../../src/core/http';
 import { createLogger } from '../../src/server/log';
-import { startServer, type RunningServer } from '../../src/server/server';
+import { installSignalHandlers, startServer, type RunningServer } from '../../src/server/server';
 import { assertOpenAIChunk, assertOpenAIError } from '../helpers/openai-schema';
 import { sseEvents, type ErrorJson } from './helpers/serve';
 
@@ -155,6 +155,7 @@ describe('shutdown timeout: requests still in flight', () => {
     expect(answered.status).toBe(503);
     expect(answered.complete).toBe(true);
     expect(answered.headers['retry-after']).toBe('1');
+    expect(answered.headers.connection).toBe('close');
     expect(answered.headers['content-type']).toMatch(/^application\/json/);
     const body = JSON.parse(answered.body) as ErrorJson;
     assertOpenAIError({ error: body.error });
@@ -181,6 +182,50 @@ describe('shutdown timeout: requests still in flight', () => {
     expect(streamedRow!.cost_usd).toBeGreaterThan(0);
     expect(waitingRow!.prompt_tokens).toBeGreaterThan(0);
     expect(waitingRow!.cost_usd).toBeGreaterThan(0);
+  });
+
+  it('a second SIGTERM stops waiting out a long shutdown timeout: requests are cut as shutting down, rows written, exit(0)', async () => {
+    writeFileSync(join(dir, 'switchyard.yaml'), CONFIG.replace('shutdown_timeout_ms: 50', 'shutdown_timeout_ms: 600000'));
+    expect((await gateway.reload()).ok).toBe(true);
+    const { stream, waiting } = await startStreamAndWaitingRequest();
+    const before = process.listeners('SIGTERM');
+    const exits: number[] = [];
+    const exited = new Promise<void>((resolve) => {
+      const uninstall = installSignalHandlers(gateway, (code) => {
+        exits.push(code);
+        uninstall();
+        resolve();
+      });
+    });
+    const [onTerm] = process.listeners('SIGTERM').filter((l) => !before.includes(l));
+    onTerm!('SIGTERM');
+    await until(() => logs.some((l) => l.includes('shutting down: no new connections')));
+    onTerm!('SIGTERM');
+    await exited;
+    expect(exits).toEqual([0]);
+
+    const [streamed, answered] = await Promise.all([stream.answer, waiting.answer]);
+    expect(sseEvents(streamed.body).at(-1)).toContain('gateway_shutting_down');
+    expect(answered.status).toBe(503);
+    expect(logs.some((l) => l.includes('stop signal again: no longer waiting'))).toBe(true);
+    expect(logs.some((l) => l.includes('stopped by a second signal: closing the remaining connections'))).toBe(true);
+    expect(usageRows(join(dir, 'usage.sqlite')).map((r) => [r.requested_model, r.status])).toEqual([
+      ['up/endless', 503],
+      ['up/slow', 503],
+    ]);
+  });
+
+  it('a third stop signal exits at once with 1', async () => {
+    const before = process.listeners('SIGTERM');
+    const exits: number[] = [];
+    const uninstall = installSignalHandlers({ shutdown: () => new Promise<void>(() => undefined), hurry: () => new Promise<void>(() => undefined) } as unknown as RunningServer, (code) => exits.push(code));
+    const [onTerm] = process.listeners('SIGTERM').filter((l) => !before.includes(l));
+    onTerm!('SIGTERM');
+    onTerm!('SIGTERM');
+    expect(exits).toEqual([]);
+    onTerm!('SIGTERM');
+    expect(exits).toEqual([1]);
+    uninstall();
   });
 
   it('still records a caller that left before the shutdown as 499', async () => {

@@ -110,7 +110,8 @@ export function shuttingDownError(): GatewayError {
   return new GatewayError(503, 'The gateway shut down before this answer was finished; the request was not completed and can be retried.', {
     type: 'server_error',
     code: 'gateway_shutting_down',
-    headers: { 'retry-after': '1' },
+    // This connection is about to close: clients should not send their retry on it.
+    headers: { 'retry-after': '1', connection: 'close' },
   });
 }
 
