@@ -150,6 +150,7 @@ describe('shutdown timeout: requests still in flight', () => {
     // The story sent along names the shutdown as what ended the attempt, not a caller that left.
     expect(JSON.stringify(last)).toContain('the gateway is shutting down');
     expect(JSON.stringify(last)).not.toContain('caller aborted');
+    expect((last as unknown as { switchyard: { reason: string } }).switchyard.reason).toMatch(/up\/endless did not finish \(aborted: the gateway is shutting down\)\.$/);
 
     const answered = await waiting.answer;
     expect(answered.status).toBe(503);

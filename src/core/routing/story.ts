@@ -14,13 +14,28 @@ function failed(a: Attempt): boolean {
 
 /** The plan's sentence, plus what happened when the first choice did not answer. */
 export function storyReason(plan: Plan, attempts: readonly Attempt[], answeredBy: string): string {
+  const last = attempts.at(-1);
+  // A stream cut or an abandoned call: the last attempt is the one that did not finish.
+  if (last && failed(last) && last.key === answeredBy) return `${plan.reason} ${unfinished(attempts.slice(0, -1), last)}`;
   const misses = attempts.filter(failed);
   if (misses.length === 0) return plan.reason;
-  const what = misses.map((a) => `${a.key} ${a.outcome}`).join(', ');
+  const what = listed(misses);
   const first = plan.candidates[0]?.key;
   return first && first !== answeredBy
     ? `${plan.reason} Fell back to ${answeredBy} after: ${what}.`
     : `${plan.reason} Answered by ${answeredBy} after retrying: ${what}.`;
+}
+
+function listed(attempts: readonly Attempt[]): string {
+  return attempts.map((a) => `${a.key} ${a.outcome}`).join(', ');
+}
+
+/** "<model> did not finish (aborted: the gateway is shutting down)", after the earlier misses if any. */
+function unfinished(earlier: readonly Attempt[], last: Attempt): string {
+  const why = last.message ? `${last.outcome}: ${last.message}` : last.outcome;
+  const misses = earlier.filter(failed);
+  const after = misses.length > 0 ? ` after ${listed(misses)}` : '';
+  return `${last.key} did not finish${after} (${why}).`;
 }
 
 export interface StoryInput {
