@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CallContext, ListedModel, ProviderAdapter, ProviderCredentials } from '../core/adapter';
 import { ProviderError, type ErrorKind } from '../core/errors';
@@ -165,8 +165,12 @@ function decodeToolCallId(id: string): { signature?: string } {
   return at < 0 ? {} : { signature: id.slice(at + SIGNATURE_SEPARATOR.length) };
 }
 
+/**
+ * Gemini usually sends no functionCall.id: the id made for it must differ from every other turn's
+ * (a history where two turns both say call_0 gets a 400 from Anthropic: tool_use ids must be unique).
+ */
 function encodeToolCallId(index: number, part: GeminiPart): string {
-  const base = part.functionCall?.id || `call_${index}`;
+  const base = part.functionCall?.id || `call_${index}_${randomBytes(6).toString('hex')}`;
   return part.thoughtSignature ? `${base}${SIGNATURE_SEPARATOR}${part.thoughtSignature}` : base;
 }
 

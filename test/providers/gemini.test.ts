@@ -336,6 +336,17 @@ describe('Gemini adapter: responses', () => {
     expect(res.usage).toEqual({ prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 });
   });
 
+  it('gives the calls of two turns different ids when Gemini sends none (Anthropic refuses repeated tool_use ids)', async () => {
+    const body = fixtureJson<{ candidates: Array<{ content: { parts: Array<Record<string, unknown>> } }> }>('gemini/generate-function-call.json');
+    for (const part of body.candidates[0]!.content.parts) delete part.thoughtSignature;
+    nock(BASE).post(GENERATE).times(2).reply(200, body);
+    const first = await adapter.complete({ ...hello, tools: [WEATHER_TOOL] }, ctx);
+    const second = await adapter.complete({ ...hello, tools: [WEATHER_TOOL] }, ctx);
+    const [a, b] = [first, second].map((r) => r.choices[0]!.message.tool_calls![0]!.id);
+    expect(a).toMatch(/^call_0_[0-9a-f]{12}$/);
+    expect(b).not.toBe(a);
+  });
+
   it('maps a functionCall part to a tool call with a generated id', async () => {
     nock(BASE).post(GENERATE).reply(200, fixtureJson('gemini/generate-function-call.json'));
     const res = await adapter.complete({ ...hello, tools: [WEATHER_TOOL] }, ctx);
@@ -450,7 +461,7 @@ describe('Gemini adapter: streaming', () => {
     const chunks = await collect(adapter.stream({ ...hello, tools: [WEATHER_TOOL] }, ctx));
     chunks.forEach(assertOpenAIChunk);
     const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    expect(deltas).toEqual([{ index: 0, id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+    expect(deltas).toEqual([{ index: 0, id: expect.stringMatching(/^call_0_[0-9a-f]{12}$/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
     expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 58, completion_tokens: 6, total_tokens: 64 });
   });
