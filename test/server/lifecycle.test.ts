@@ -6,9 +6,9 @@ import OpenAI from 'openai';
 import { startMockUpstream, type MockUpstream } from '../../src/bench/mock-upstream';
 import { closeUpstreamPools } from '../../src/core/http';
 import { createLogger } from '../../src/server/log';
-import { installSignalHandlers, startServer, type RunningServer } from '../../src/server/server';
+import { startServer, type RunningServer } from '../../src/server/server';
 import { openStore } from '../../src/server/store';
-import { errorJson, postJson } from './helpers/serve';
+import { errorJson, postJson, signalHandlersUntilExit } from './helpers/serve';
 
 /** Signals, draining, budgets and the response cache through the whole server (config file, routing core, emulator). */
 
@@ -65,14 +65,7 @@ describe('server lifecycle and limits', () => {
   it('wires SIGHUP to reload and SIGTERM/SIGINT to a graceful shutdown, then exit(0)', async () => {
     await start(configText([model('fast', 0.1, 40)]));
     const before = { hup: process.listeners('SIGHUP'), term: process.listeners('SIGTERM'), int: process.listeners('SIGINT') };
-    const exits: number[] = [];
-    const exited = new Promise<void>((resolve) => {
-      const uninstall = installSignalHandlers(gateway, (code) => {
-        exits.push(code);
-        uninstall();
-        resolve();
-      });
-    });
+    const { exits, exited } = signalHandlersUntilExit(gateway);
     // Only the listeners it added are called: other SIGTERM listeners of the test process stay untouched.
     const added = (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT', old: NodeJS.SignalsListener[]) => process.listeners(signal).filter((l) => !old.includes(l));
     expect(added('SIGINT', before.int)).toHaveLength(1);

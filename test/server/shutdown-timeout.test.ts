@@ -8,7 +8,7 @@ import { closeUpstreamPools } from '../../src/core/http';
 import { createLogger } from '../../src/server/log';
 import { installSignalHandlers, startServer, type RunningServer } from '../../src/server/server';
 import { assertOpenAIChunk, assertOpenAIError } from '../helpers/openai-schema';
-import { sseEvents, type ErrorJson } from './helpers/serve';
+import { signalHandlersUntilExit, sseEvents, type ErrorJson } from './helpers/serve';
 
 /**
  * Requests still in flight when `server.shutdown_timeout_ms` expires: they are aborted as "the
@@ -190,14 +190,7 @@ describe('shutdown timeout: requests still in flight', () => {
     expect((await gateway.reload()).ok).toBe(true);
     const { stream, waiting } = await startStreamAndWaitingRequest();
     const before = process.listeners('SIGTERM');
-    const exits: number[] = [];
-    const exited = new Promise<void>((resolve) => {
-      const uninstall = installSignalHandlers(gateway, (code) => {
-        exits.push(code);
-        uninstall();
-        resolve();
-      });
-    });
+    const { exits, exited } = signalHandlersUntilExit(gateway);
     const [onTerm] = process.listeners('SIGTERM').filter((l) => !before.includes(l));
     onTerm!('SIGTERM');
     await until(() => logs.some((l) => l.includes('shutting down: no new connections')));

@@ -5,6 +5,7 @@ import type { Switchyard } from '../../../src/core/gateway';
 import { createApp, type App, type AppOptions } from '../../../src/server/app';
 import { SwitchyardHolder } from '../../../src/server/holder';
 import { Metrics } from '../../../src/server/metrics';
+import { installSignalHandlers, type RunningServer } from '../../../src/server/server';
 
 export interface Served {
   url: string;
@@ -70,4 +71,20 @@ export async function errorJson(res: Response): Promise<ErrorJson> {
 
 export async function usageJson(res: Response): Promise<UsageJson> {
   return (await res.json()) as UsageJson;
+}
+
+/**
+ * installSignalHandlers with the process exit replaced: `exits` records the codes, `exited`
+ * resolves on the first one (the handlers are then removed again).
+ */
+export function signalHandlersUntilExit(running: RunningServer): { exits: number[]; exited: Promise<void> } {
+  const exits: number[] = [];
+  const exited = new Promise<void>((resolve) => {
+    const uninstall = installSignalHandlers(running, (code) => {
+      exits.push(code);
+      uninstall();
+      resolve();
+    });
+  });
+  return { exits, exited };
 }
