@@ -381,20 +381,16 @@ describe('Gemini adapter: responses', () => {
     expect(res.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: null } });
   });
 
-  it('maps MAX_TOKENS to length', async () => {
+  it.each([
+    ['MAX_TOKENS', 'length'],
+    // An unsupported language stopped the answer.
+    ['LANGUAGE', 'content_filter'],
+  ])('maps %s to %s', async (reason, expected) => {
     const body = fixtureJson<{ candidates: Array<{ finishReason: string }> }>('gemini/generate-text.json');
-    body.candidates[0]!.finishReason = 'MAX_TOKENS';
+    body.candidates[0]!.finishReason = reason;
     nock(BASE).post(GENERATE).reply(200, body);
     const res = await adapter.complete(hello, ctx);
-    expect(res.choices[0]!.finish_reason).toBe('length');
-  });
-
-  it('maps LANGUAGE (an unsupported language stopped the answer) to content_filter', async () => {
-    const body = fixtureJson<{ candidates: Array<{ finishReason: string }> }>('gemini/generate-text.json');
-    body.candidates[0]!.finishReason = 'LANGUAGE';
-    nock(BASE).post(GENERATE).reply(200, body);
-    const res = await adapter.complete(hello, ctx);
-    expect(res.choices[0]!.finish_reason).toBe('content_filter');
+    expect(res.choices[0]!.finish_reason).toBe(expected);
   });
 
   it.each(['OTHER', 'NO_IMAGE', 'IMAGE_OTHER'])('throws a retryable upstream_error for %s rather than a complete-looking answer', async (reason) => {
