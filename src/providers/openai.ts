@@ -16,6 +16,7 @@ import {
   type Usage,
 } from '../core/schema';
 import { withWireText } from '../core/wire-text';
+import { contentDeltaChunk } from './openai-content-delta';
 import { contentText, hashedId, jsonInstruction, parseEventJson, portableToolCallId, tokenCount } from './wire';
 
 /**
@@ -493,6 +494,11 @@ export class OpenAIAdapter implements ProviderAdapter {
         if (event.data === '[DONE]') {
           finished = true;
           break;
+        }
+        const delta = contentDeltaChunk(event.data, SERVICE_TIERS);
+        if (delta) {
+          yield withWireText(delta, event.data);
+          continue;
         }
         const data = parseEventJson(event.data, this.name);
         if (data.error) throw errorInBody(data, event.data, this.name);

@@ -112,13 +112,18 @@ describe('OpenAI adapter', () => {
     const event = (chunk: Record<string, unknown>) => `data: ${JSON.stringify(chunk)}\n\n`;
     const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741569952, model: 'gpt-4.1-mini' };
     const withLogprobs = { ...base, obfuscation: 'x1', choices: [{ index: 0, delta: { content: 'Hi' }, logprobs: { content: [{ token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [] }] }, finish_reason: null }] };
+    // The shape most events have: read without JSON.parse (src/providers/openai-content-delta.ts).
+    const plain = { ...base, service_tier: 'default', system_fingerprint: 'fp_1', choices: [{ index: 0, delta: { content: ' there' }, logprobs: null, finish_reason: null }], obfuscation: 'pad' };
     const mistralFinish = { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'model_length' }] };
     const usage = { ...base, service_tier: 'default', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, completion_tokens_details: { audio_tokens: 0 } } };
     nock(BASE)
       .post('/chat/completions')
-      .reply(200, [withLogprobs, mistralFinish, usage].map(event).join('') + 'data: [DONE]\n\n', SSE_HEADERS);
-    const [first, finish, usageChunk] = await collect(adapter.stream(hello, ctx));
+      .reply(200, [withLogprobs, plain, mistralFinish, usage].map(event).join('') + 'data: [DONE]\n\n', SSE_HEADERS);
+    const [first, second, finish, usageChunk] = await collect(adapter.stream(hello, ctx));
     expect(chunkJson(first!)).toBe(JSON.stringify(withLogprobs));
+    expect(second).toStrictEqual(plain);
+    expect(chunkJson(second!)).toBe(JSON.stringify(plain));
+    expect(chunkJson({ ...second!, model: 'changed' })).toContain('"model":"changed"');
     expect(finish!.choices[0]!.finish_reason).toBe('length');
     expect(chunkJson(finish!)).toBe(JSON.stringify(finish));
     expect(usageChunk!.usage).toEqual({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, completion_tokens_details: { audio_tokens: 0 } });
