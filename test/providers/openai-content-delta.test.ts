@@ -34,7 +34,7 @@ describe('contentDeltaChunk', () => {
     ['a usage field', JSON.stringify({ ...head, choices: choice('x'), usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })],
     ['Groq usage', JSON.stringify({ ...head, choices: choice('x'), x_groq: { id: 'req_1' } })],
     ['an undocumented tier (Groq on_demand)', JSON.stringify({ ...head, service_tier: 'on_demand', choices: choice('x') })],
-    ['another key order', JSON.stringify({ object: 'chat.completion.chunk', ...head, choices: choice('x') })],
+    ['another key order', JSON.stringify({ object: head.object, id: head.id, created: head.created, model: head.model, choices: choice('x') })],
     ['a null content', JSON.stringify({ ...head, choices: choice(null) })],
     ['a created with a leading zero (invalid JSON)', JSON.stringify({ ...head, choices: choice('x') }).replace('"created":1741569952', '"created":01741569952')],
     ['trailing text', `${JSON.stringify({ ...head, choices: choice('x') })} `],
