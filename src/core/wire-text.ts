@@ -1,7 +1,7 @@
 import { ObjectMark } from './marks';
 import type { ChatChunk } from './schema';
 
-const wireText = new ObjectMark<string>('switchyard.wireText');
+const wireText = new ObjectMark<string>();
 
 /**
  * Remembers that `chunk` is the parse of `text`, an upstream event that already had OpenAI's chunk

@@ -71,7 +71,7 @@ export function buildStory(input: StoryInput): RouteStory {
   return story;
 }
 
-const abandonedStories = new ObjectMark<RouteStory>('switchyard.abandonedStory');
+const abandonedStories = new ObjectMark<RouteStory>();
 
 /** Attaches to the caller-abort error the story of the call it abandoned (see abandonedCallStory). */
 export function rememberAbandonedStory(err: object, story: RouteStory): void {

@@ -40,7 +40,7 @@ export const EXACT_TOKENIZE_MAX_CHARS = 32_000;
 
 const OPENAI_MODEL_PATTERN = /(^|\/)(gpt-|chatgpt-|o\d(-|$)|codex-)/i;
 
-const estimates = new ObjectMark<TokenEstimate>('switchyard.tokenEstimate');
+const estimates = new ObjectMark<TokenEstimate>();
 const families = new WeakMap<CatalogModel, boolean>();
 
 /** True when the model counts tokens with OpenAI's o200k encoding (also via OpenRouter, Groq's gpt-oss...). */

@@ -3,7 +3,7 @@ import { ObjectMark } from '../marks';
 import { RoutedChatRequestSchema, type RoutedChatRequest } from './types';
 
 /** Requests this module produced: chat(), stream() and plan() take them without validating again. */
-const validated = new ObjectMark<true>('switchyard.validatedRequest');
+const validated = new ObjectMark<true>();
 
 /**
  * Validates a routed chat request (throws the 400 naming the field). The result is remembered, so

@@ -54,7 +54,7 @@ export type UsageRow = z.infer<typeof UsageRowSchema>;
 export type UsageRowInput = z.input<typeof UsageRowSchema>;
 
 /** Rows usageRowFromStory/usageRowFromError built (and validated): record() takes them without a second zod pass. */
-const validatedRows = new ObjectMark<true>('switchyard.validatedRow');
+const validatedRows = new ObjectMark<true>();
 
 function validatedRow(input: UsageRowInput): UsageRow {
   const row = UsageRowSchema.parse(input);
