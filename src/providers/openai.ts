@@ -17,6 +17,7 @@ import {
 } from '../core/schema';
 import { withWireText } from '../core/wire-text';
 import { contentDeltaChunk } from './openai-content-delta';
+import { eventChunks, STREAM_END, type EventToChunk } from './event-chunks';
 import { contentText, hashedId, jsonInstruction, parseEventJson, portableToolCallId, tokenCount } from './wire';
 
 /**
@@ -475,46 +476,36 @@ export class OpenAIAdapter implements ProviderAdapter {
     return normalizeResponse(raw, req.model, this.dialect);
   }
 
-  async *stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
-    const body: Record<string, unknown> = { ...applyDialect(req, this.dialect), stream: true };
-    if (this.dialect.streamUsage) body.stream_options = { include_usage: true };
-    else delete body.stream_options;
-    const call = await sendUpstream({
-      provider: this.name,
-      url: joinUrl(ctx.credentials.baseUrl, '/chat/completions'),
-      headers: { accept: 'text/event-stream', ...this.headers(ctx.credentials) },
-      body,
-      ctx,
-      readError: readOpenAIError,
-    });
-    let finished = false;
+  stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
+    const open = async () => {
+      const body: Record<string, unknown> = { ...applyDialect(req, this.dialect), stream: true };
+      if (this.dialect.streamUsage) body.stream_options = { include_usage: true };
+      else delete body.stream_options;
+      return sendUpstream({
+        provider: this.name,
+        url: joinUrl(ctx.credentials.baseUrl, '/chat/completions'),
+        headers: { accept: 'text/event-stream', ...this.headers(ctx.credentials) },
+        body,
+        ctx,
+        readError: readOpenAIError,
+      });
+    };
+    return eventChunks(open, this.eventReader(req.model), this.name, '[DONE]');
+  }
+
+  /** One stream's events as chunks: content deltas relayed as sent, the rest checked and normalised. */
+  private eventReader(requestedModel: string): EventToChunk {
     const choicesWithToolCalls = new Set<number>();
-    try {
-      for await (const event of call.events()) {
-        if (event.data === '[DONE]') {
-          finished = true;
-          break;
-        }
-        const delta = contentDeltaChunk(event.data, SERVICE_TIERS);
-        if (delta) {
-          yield withWireText(delta, event.data);
-          continue;
-        }
-        const data = parseEventJson(event.data, this.name);
-        if (data.error) throw errorInBody(data, event.data, this.name);
-        throwChoiceFailure(data, this.name);
-        if (stopsAfterToolCalls(data, choicesWithToolCalls)) {
-          yield toolCallsFinish(normalizeChunk(data, req.model, this.dialect), choicesWithToolCalls);
-          continue;
-        }
-        yield isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, req.model, this.dialect);
-      }
-    } finally {
-      call.cancel();
-    }
-    if (!finished) {
-      throw new ProviderError({ kind: 'upstream_error', provider: this.name, message: 'stream ended before [DONE]: the answer may be truncated' });
-    }
+    return (event) => {
+      if (event.data === '[DONE]') return STREAM_END;
+      const delta = contentDeltaChunk(event.data, SERVICE_TIERS);
+      if (delta) return withWireText(delta, event.data);
+      const data = parseEventJson(event.data, this.name);
+      if (data.error) throw errorInBody(data, event.data, this.name);
+      throwChoiceFailure(data, this.name);
+      if (stopsAfterToolCalls(data, choicesWithToolCalls)) return toolCallsFinish(normalizeChunk(data, requestedModel, this.dialect), choicesWithToolCalls);
+      return isCanonicalChunk(data) ? withWireText(data as ChatChunk, event.data) : normalizeChunk(data, requestedModel, this.dialect);
+    };
   }
 
   async listModels(ctx: CallContext): Promise<ListedModel[]> {
