@@ -20,7 +20,7 @@ function fresh(): { tokens: TokensModule; switchyard: SwitchyardModule } {
   return modules;
 }
 
-const neverSleeps = { now: () => 0, sleep: () => new Promise<void>(() => undefined) };
+const neverSleeps = { now: () => 0, sleep: () => new Promise<void>(() => undefined), timer: () => () => undefined };
 const request: RoutedChatRequest = { model: 'auto', messages: [{ role: 'user', content: 'Say hello to the team' }] };
 
 describe('gpt-tokenizer loading', () => {

@@ -10,9 +10,6 @@ import type { Attempt, CatalogModel } from './types';
 
 const MAX_MESSAGE = 300;
 
-/** Why a timer is cancelled: nobody reads it, and abort() without a reason builds a DOMException (~5 us). */
-const TIMER_NOT_NEEDED = new Error('timer no longer needed');
-
 /** What one routed call (all its attempts) shares. */
 export interface CallState {
   readonly clock: Clock;
@@ -80,8 +77,8 @@ export class AttemptHandle {
   readonly startedAt: number;
   ttftMs?: number;
   private ourReason?: ProviderError;
-  private readonly timers = new AbortController();
-  private readonly ttftTimer = new AbortController();
+  private cancelDeadline?: () => void;
+  private cancelTtft?: () => void;
   private finished?: Attempt;
   private readonly onCallerAbort = () => this.controller.abort(new CallerAbortError());
   private readonly aborted = new AbortRace(this.controller.signal);
@@ -96,7 +93,7 @@ export class AttemptHandle {
     if (call.callerSignal?.aborted) this.onCallerAbort();
     call.callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
     const left = call.deadline - this.startedAt;
-    this.arm(left, this.timers.signal, 'still running at the deadline');
+    this.cancelDeadline = this.arm(left, 'still running at the deadline');
   }
 
   /**
@@ -124,13 +121,13 @@ export class AttemptHandle {
     const ms = this.call.maxTtftMs;
     if (ms === undefined) return;
     // Not retried on the same model: a model this slow to start goes to the back, the next one is tried.
-    this.arm(ms, this.ttftTimer.signal, `no first token within ${ms} ms`, false);
+    this.cancelTtft = this.arm(ms, `no first token within ${ms} ms`, false);
   }
 
   markFirstToken(): void {
     if (this.ttftMs !== undefined) return;
     this.ttftMs = this.call.clock.now() - this.startedAt;
-    this.ttftTimer.abort(TIMER_NOT_NEEDED);
+    this.cancelTtft?.();
   }
 
   /** Aborts the upstream call with a timeout of ours (or quietly, for a consumer that stopped reading). */
@@ -181,16 +178,14 @@ export class AttemptHandle {
   private dispose(result: AttemptResult): void {
     // A failed or abandoned upstream call must not keep its connection.
     if (!('ok' in result)) this.abort();
-    this.timers.abort(TIMER_NOT_NEEDED);
-    this.ttftTimer.abort(TIMER_NOT_NEEDED);
+    this.cancelDeadline?.();
+    this.cancelTtft?.();
     this.call.callerSignal?.removeEventListener('abort', this.onCallerAbort);
     this.permit?.release();
   }
 
-  private arm(ms: number, cancel: AbortSignal, message: string, retryable = true): void {
-    this.call.clock.sleep(Math.max(0, ms), cancel).then(
-      () => this.abort(new ProviderError({ kind: 'timeout', provider: this.model.provider, message, retryable })),
-      () => undefined,
-    );
+  /** Returns the timer's cancel function. */
+  private arm(ms: number, message: string, retryable = true): () => void {
+    return this.call.clock.timer(ms, () => this.abort(new ProviderError({ kind: 'timeout', provider: this.model.provider, message, retryable })));
   }
 }
