@@ -84,12 +84,15 @@ class EventChunks implements AsyncIterableIterator<ChatChunk> {
   }
 
   private release(): void {
-    void this.events?.return?.();
+    this.events?.return?.()?.catch(() => undefined);
     this.call?.cancel();
   }
 }
 
-/** `terminalEvent` names the event that ends a complete answer, for the error when it never came. */
-export function eventChunks(open: () => Promise<UpstreamCall>, toChunk: EventToChunk, provider: string, terminalEvent: string): AsyncIterable<ChatChunk> {
-  return { [Symbol.asyncIterator]: () => new EventChunks(open, toChunk, provider, terminalEvent) };
+/**
+ * `terminalEvent` names the event that ends a complete answer, for the error when it never came.
+ * Single-use, like the generator it replaces: `toChunk` may keep state across one stream's events.
+ */
+export function eventChunks(open: () => Promise<UpstreamCall>, toChunk: EventToChunk, provider: string, terminalEvent: string): AsyncIterableIterator<ChatChunk> {
+  return new EventChunks(open, toChunk, provider, terminalEvent);
 }
