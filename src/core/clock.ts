@@ -22,22 +22,28 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('aborted');
 }
 
+/**
+ * sleep() on a clock's timer(): the abort listener goes when the timer fires, the timer when
+ * the signal aborts first.
+ */
+function sleepOn(clock: Pick<Clock, 'timer'>, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      cancel();
+      reject(abortReason(signal as AbortSignal));
+    };
+    const cancel = clock.timer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep(ms, signal) {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(abortReason(signal));
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(abortReason(signal as AbortSignal));
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  },
+  sleep: (ms, signal) => sleepOn(systemClock, ms, signal),
   timer(ms, fire) {
     const timer = setTimeout(fire, Math.max(0, ms));
     return () => clearTimeout(timer);
@@ -61,8 +67,7 @@ export function seededRandom(seed: number): Random {
 interface VirtualTimer {
   at: number;
   seq: number;
-  resolve: () => void;
-  cleanup: () => void;
+  fire: () => void;
 }
 
 const realTick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -91,26 +96,11 @@ export class VirtualClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(abortReason(signal));
-      const timer: VirtualTimer = {
-        at: this.current + Math.max(0, ms),
-        seq: this.seq++,
-        resolve,
-        cleanup: () => signal?.removeEventListener('abort', onAbort),
-      };
-      const onAbort = () => {
-        this.timers = this.timers.filter((t) => t !== timer);
-        reject(abortReason(signal as AbortSignal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.timers.push(timer);
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    });
+    return sleepOn(this, ms, signal);
   }
 
   timer(ms: number, fire: () => void): () => void {
-    const timer: VirtualTimer = { at: this.current + Math.max(0, ms), seq: this.seq++, resolve: fire, cleanup: () => undefined };
+    const timer: VirtualTimer = { at: this.current + Math.max(0, ms), seq: this.seq++, fire };
     this.timers.push(timer);
     this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
     return () => {
@@ -154,7 +144,6 @@ export class VirtualClock implements Clock {
     const timer = this.timers.shift();
     if (!timer) return;
     this.current = Math.max(this.current, timer.at);
-    timer.cleanup();
-    timer.resolve();
+    timer.fire();
   }
 }
