@@ -24,6 +24,8 @@ const FINISHED: IteratorReturnResult<undefined> = Object.freeze({ done: true, va
 class EventChunks implements AsyncIterableIterator<ChatChunk> {
   private call?: UpstreamCall;
   private events?: AsyncIterator<EventSourceMessage>;
+  /** The request on its way: reads made before it answers wait for it (one request, however many reads). */
+  private opening?: Promise<void>;
   private done = false;
 
   constructor(
@@ -40,16 +42,13 @@ class EventChunks implements AsyncIterableIterator<ChatChunk> {
   next(): Promise<IteratorResult<ChatChunk>> {
     if (this.done) return Promise.resolve(FINISHED);
     if (this.events) return this.events.next().then(this.onEvent, this.onFailure);
-    return this.open().then((call) => {
+    this.opening ??= this.open().then((call) => {
       this.call = call;
       this.events = call.events();
-      if (this.done) {
-        // The consumer stopped while the request was on its way.
-        this.release();
-        return FINISHED;
-      }
-      return this.next();
-    }, this.onFailure);
+      // The consumer stopped while the request was on its way.
+      if (this.done) this.release();
+    });
+    return this.opening.then(() => this.next(), this.onFailure);
   }
 
   return(): Promise<IteratorResult<ChatChunk>> {

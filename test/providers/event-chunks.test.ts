@@ -41,6 +41,15 @@ describe('eventChunks', () => {
     expect(log).toEqual(['events closed', 'cancelled']);
   });
 
+  it('reads asked for before the request answered wait for it: one request, chunks in order', async () => {
+    const { call } = fakeCall(['a', 'b', 'END']);
+    let opened = 0;
+    const it = eventChunks(async () => (opened++, call), toChunk, 'p', 'END');
+    const [first, second] = await Promise.all([it.next(), it.next()]);
+    expect(opened).toBe(1);
+    expect([first.value, second.value]).toEqual([chunk('a'), chunk('b')]);
+  });
+
   it('a body that ends before the terminal event is an error naming it', async () => {
     const { call, log } = fakeCall(['a']);
     await expect(collect(eventChunks(async () => call, toChunk, 'p', 'END'))).rejects.toMatchObject({ kind: 'upstream_error', provider: 'p', message: 'stream ended before END: the answer may be truncated' });
