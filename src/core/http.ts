@@ -8,6 +8,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { DEFAULT_TIMEOUTS, type CallContext, type Timeouts } from './adapter';
 import { ProviderError, type ErrorKind, type ProviderErrorInit } from './errors';
 import { retryAfterMsFromHeaders } from './retry-after';
+import { FINISHED, type ReadyIterator } from './ready';
 
 /**
  * The upstream transport is node:http(s) with keep-alive agents. Measured on the gateway bench,
@@ -126,28 +127,12 @@ export class UpstreamCall {
    * Server-sent events, parsed by eventsource-parser whatever the chunk boundaries. The body is
    * read in flowing mode: every HTTP chunk the socket delivered in one read is parsed before the
    * reader resumes, rather than one async-iterator step per chunk (an upstream sends a chunk per
-   * event). A reader that falls MAX_QUEUED_EVENTS behind pauses the body: backpressure reaches
-   * the upstream through TCP as before. Stopping early (after [DONE]) leaves the body to cancel().
+   * event), and the events parsed so far are handed over without a promise (`ready()`). A reader
+   * that falls MAX_QUEUED_EVENTS behind pauses the body: backpressure reaches the upstream through
+   * TCP as before. Stopping early (after [DONE]) leaves the body to cancel().
    */
-  async *events(): AsyncGenerator<EventSourceMessage> {
-    const reader = new EventReader(this.body);
-    try {
-      for (;;) {
-        const batch = reader.take();
-        if (batch.length > 0) {
-          for (const event of batch) yield event;
-          continue;
-        }
-        if (reader.failure !== undefined) throw reader.failure;
-        if (reader.ended) return;
-        await reader.arrival();
-      }
-    } catch (err) {
-      throw this.guard.translate(err, this.provider);
-    } finally {
-      reader.detach();
-      this.guard.dispose();
-    }
+  events(): ReadyIterator<EventSourceMessage> {
+    return new BodyEvents(new EventReader(this.body), this.guard, this.provider);
   }
 
   /**
@@ -166,6 +151,66 @@ export class UpstreamCall {
   }
 }
 
+const NO_EVENTS: readonly EventSourceMessage[] = Object.freeze([]);
+
+/**
+ * The events of one body, in order. Ends at the body's end; a failure of the body is thrown as the
+ * guard translates it. Reaching either, or return(), detaches the reader and releases the guard.
+ */
+class BodyEvents implements ReadyIterator<EventSourceMessage> {
+  private batch: readonly EventSourceMessage[] = NO_EVENTS;
+  private index = 0;
+  private closed = false;
+
+  constructor(
+    private readonly reader: EventReader,
+    private readonly guard: CallGuard,
+    private readonly provider: string,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  ready(): IteratorResult<EventSourceMessage> | undefined {
+    if (this.closed) return FINISHED;
+    if (this.index === this.batch.length) {
+      this.batch = this.reader.take();
+      this.index = 0;
+    }
+    if (this.index < this.batch.length) return { done: false, value: this.batch[this.index++]! };
+    if (this.reader.failure !== undefined) {
+      this.close();
+      throw this.guard.translate(this.reader.failure, this.provider);
+    }
+    if (this.reader.ended) {
+      this.close();
+      return FINISHED;
+    }
+    return undefined;
+  }
+
+  async next(): Promise<IteratorResult<EventSourceMessage>> {
+    for (;;) {
+      const result = this.ready();
+      if (result) return result;
+      await this.reader.arrival();
+    }
+  }
+
+  return(): Promise<IteratorResult<EventSourceMessage>> {
+    this.close();
+    return Promise.resolve(FINISHED);
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reader.detach();
+    this.guard.dispose();
+  }
+}
+
 /** How many parsed events may wait for a slow reader before the body is paused. */
 const MAX_QUEUED_EVENTS = 256;
 
@@ -174,6 +219,8 @@ class EventReader {
   private queue: EventSourceMessage[] = [];
   private readonly parser = createParser({ onEvent: (event) => this.queue.push(event) });
   private wake?: () => void;
+  /** The promise of arrival(), shared by concurrent readers until the next notify(). */
+  private waiting?: Promise<void>;
   ended = false;
   failure?: unknown;
 
@@ -203,10 +250,10 @@ class EventReader {
     body.once('close', this.onClose);
   }
 
-  /** Every event parsed so far (resuming a body paused for a slow reader). */
-  take(): EventSourceMessage[] {
+  /** Every event parsed so far (resuming a body paused for a slow reader); never the queue itself. */
+  take(): readonly EventSourceMessage[] {
     const batch = this.queue;
-    if (batch.length === 0) return batch;
+    if (batch.length === 0) return NO_EVENTS;
     this.queue = [];
     if (this.body.isPaused() && !this.ended) this.body.resume();
     return batch;
@@ -214,7 +261,7 @@ class EventReader {
 
   /** Resolves when more events, the end or a failure arrived. */
   arrival(): Promise<void> {
-    return new Promise((resolve) => (this.wake = resolve));
+    return (this.waiting ??= new Promise((resolve) => (this.wake = resolve)));
   }
 
   detach(): void {
@@ -227,6 +274,7 @@ class EventReader {
   private notify(): void {
     const wake = this.wake;
     this.wake = undefined;
+    this.waiting = undefined;
     wake?.();
   }
 }

@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { ProviderError } from '../core/errors';
 import type { UpstreamCall } from '../core/http';
+import { FINISHED, readyResult, type ReadyIterator } from '../core/ready';
 import type { ChatChunk } from '../core/schema';
 
 /** What an adapter's event reader returns at the provider's terminal event ([DONE], message_stop). */
@@ -8,8 +9,6 @@ export const STREAM_END = Symbol('stream end');
 
 /** One event as a chunk, undefined to skip it, STREAM_END at the terminal event; throws on an error event. */
 export type EventToChunk = (event: EventSourceMessage) => ChatChunk | undefined | typeof STREAM_END;
-
-const FINISHED: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * An adapter's stream: `open` sends the request on the first next(), then each event of the
@@ -21,7 +20,7 @@ const FINISHED: IteratorReturnResult<undefined> = Object.freeze({ done: true, va
  * queues each next(); on the stream bench the router's generator relay alone cost ~1.5 us of CPU
  * per chunk (src/core/routing/stream.ts has the same change).
  */
-class EventChunks implements AsyncIterableIterator<ChatChunk> {
+class EventChunks implements ReadyIterator<ChatChunk> {
   private call?: UpstreamCall;
   private events?: AsyncIterator<EventSourceMessage>;
   /** The request on its way: reads made before it answers wait for it (one request, however many reads). */
@@ -40,8 +39,16 @@ class EventChunks implements AsyncIterableIterator<ChatChunk> {
   }
 
   next(): Promise<IteratorResult<ChatChunk>> {
+    if (this.events) {
+      try {
+        const result = this.ready();
+        if (result) return Promise.resolve(result);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return this.events.next().then(this.onEvent, this.onFailure);
+    }
     if (this.done) return Promise.resolve(FINISHED);
-    if (this.events) return this.events.next().then(this.onEvent, this.onFailure);
     this.opening ??= this.open().then((call) => {
       this.call = call;
       this.events = call.events();
@@ -51,12 +58,31 @@ class EventChunks implements AsyncIterableIterator<ChatChunk> {
     return this.opening.then(() => this.next(), this.onFailure);
   }
 
+  /** The next chunk of the events already read (skipped events passed over), or undefined. */
+  ready(): IteratorResult<ChatChunk> | undefined {
+    if (this.done) return FINISHED;
+    if (!this.events) return undefined;
+    for (;;) {
+      let event: IteratorResult<EventSourceMessage> | undefined;
+      try {
+        event = readyResult(this.events);
+      } catch (err) {
+        this.finish();
+        throw err;
+      }
+      if (!event) return undefined;
+      const result = this.step(event);
+      if (result) return result;
+    }
+  }
+
   return(): Promise<IteratorResult<ChatChunk>> {
     if (!this.done) this.finish();
     return Promise.resolve(FINISHED);
   }
 
-  private readonly onEvent = (r: IteratorResult<EventSourceMessage>): IteratorResult<ChatChunk> | Promise<IteratorResult<ChatChunk>> => {
+  /** One event read: its chunk, FINISHED at the end, undefined for an event without one. */
+  private step(r: IteratorResult<EventSourceMessage>): IteratorResult<ChatChunk> | undefined {
     if (this.done) return FINISHED;
     try {
       if (r.done) throw new ProviderError({ kind: 'upstream_error', provider: this.provider, message: `stream ended before ${this.terminalEvent}: the answer may be truncated` });
@@ -65,12 +91,14 @@ class EventChunks implements AsyncIterableIterator<ChatChunk> {
         this.finish();
         return FINISHED;
       }
-      return chunk === undefined ? this.next() : { done: false, value: chunk };
+      return chunk === undefined ? undefined : { done: false, value: chunk };
     } catch (err) {
       this.finish();
       throw err;
     }
-  };
+  }
+
+  private readonly onEvent = (r: IteratorResult<EventSourceMessage>): IteratorResult<ChatChunk> | Promise<IteratorResult<ChatChunk>> => this.step(r) ?? this.next();
 
   private readonly onFailure = (err: unknown): never => {
     this.finish();
@@ -92,6 +120,6 @@ class EventChunks implements AsyncIterableIterator<ChatChunk> {
  * `terminalEvent` names the event that ends a complete answer, for the error when it never came.
  * Single-use, like the generator it replaces: `toChunk` may keep state across one stream's events.
  */
-export function eventChunks(open: () => Promise<UpstreamCall>, toChunk: EventToChunk, provider: string, terminalEvent: string): AsyncIterableIterator<ChatChunk> {
+export function eventChunks(open: () => Promise<UpstreamCall>, toChunk: EventToChunk, provider: string, terminalEvent: string): ReadyIterator<ChatChunk> {
   return new EventChunks(open, toChunk, provider, terminalEvent);
 }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { OpenAIAdapter } from '../../src/providers/openai';
-import { CallerAbortError } from '../../src/core/http';
+import { CallerAbortError, sendUpstream } from '../../src/core/http';
+import { readyResult, type ReadyIterator } from '../../src/core/ready';
+import type { ChatChunk } from '../../src/core/schema';
 import { createSwitchyard } from '../../src/core/routing/switchyard';
 import { startEmulator, stopEmulator, type Emulator } from '../helpers/emulator';
 import { collect, fixtureJson, fixtureText } from '../helpers/fixtures';
@@ -153,6 +155,57 @@ describe('HTTP transport over real sockets', () => {
     };
     const chunks = await collect(adapter.stream(req, ctx()));
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello! ¿Cómo estás? 👋');
+  });
+
+  it('hands over the chunks of one network read without waiting (ready), then waits for the next read', async () => {
+    const event = (content: string) => `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`;
+    let finish!: () => void;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(event('a') + event('b') + event('c'));
+      finish = () => res.end(`${event('d')}data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`);
+    };
+    const stream = adapter.stream(req, ctx())[Symbol.asyncIterator]() as ReadyIterator<ChatChunk>;
+    const text = (r: IteratorResult<ChatChunk> | undefined) => (r && !r.done ? r.value.choices[0]?.delta.content : r?.done ? 'END' : undefined);
+    expect(stream.ready()).toBeUndefined(); // nothing asked for yet: the request is not even sent
+    expect(text(await stream.next())).toBe('a');
+    expect([text(stream.ready()), text(stream.ready()), stream.ready()]).toEqual(['b', 'c', undefined]);
+    const waiting = stream.next();
+    finish();
+    expect(text(await waiting)).toBe('d');
+    // The finish chunk, then the end ([DONE]), without waiting if they arrived together.
+    const rest = [readyResult(stream) ?? (await stream.next())];
+    rest.push(readyResult(stream) ?? (await stream.next()));
+    expect(rest.map((r) => (r.done ? 'END' : r.value.choices[0]?.finish_reason))).toEqual(['stop', 'END']);
+    expect(stream.ready()).toEqual({ done: true, value: undefined });
+  });
+
+  it('body events: concurrent reads each get the next event; a body cut mid-answer is thrown, then the events are over', async () => {
+    let cut!: () => void;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      cut = () => {
+        res.write('data: one\n\ndata: two\n\n');
+        setTimeout(() => res.socket?.destroy(), 20);
+      };
+    };
+    const call = await sendUpstream({ provider: 'p', url: `${baseUrl}/v1/chat/completions`, headers: {}, body: {}, ctx: { credentials: { baseUrl } }, readError: () => ({ message: 'x' }) });
+    const events = call.events();
+    const both = Promise.all([events.next(), events.next()]);
+    expect(events.ready()).toBeUndefined();
+    cut();
+    expect((await both).map((r) => (r.done ? 'END' : r.value.data))).toEqual(['one', 'two']);
+    await new Promise((r) => setTimeout(r, 80));
+    let thrown: unknown;
+    try {
+      events.ready();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ kind: 'upstream_error' });
+    // The failure released the call: the events are over.
+    await expect(events.next()).resolves.toEqual({ done: true, value: undefined });
   });
 
   it('closes the upstream request when the caller aborts mid-stream', async () => {

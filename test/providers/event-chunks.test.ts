@@ -2,6 +2,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import type { UpstreamCall } from '../../src/core/http';
 import { ProviderError } from '../../src/core/errors';
 import type { ChatChunk } from '../../src/core/schema';
+import type { ReadyIterator } from '../../src/core/ready';
 import { eventChunks, STREAM_END, type EventToChunk } from '../../src/providers/event-chunks';
 import { collect } from '../helpers/fixtures';
 
@@ -9,14 +10,19 @@ import { collect } from '../helpers/fixtures';
 function fakeCall(data: string[], opts: { failAfter?: number } = {}) {
   const log: string[] = [];
   let i = 0;
-  const events: AsyncIterableIterator<EventSourceMessage> = {
+  const take = (): IteratorResult<EventSourceMessage> => {
+    if (opts.failAfter !== undefined && i === opts.failAfter) throw new ProviderError({ kind: 'upstream_error', provider: 'p', message: 'connection reset' });
+    return i < data.length ? { done: false, value: { data: data[i++]!, event: undefined, id: undefined } } : { done: true, value: undefined };
+  };
+  // Like UpstreamCall.events(): every event is already read, so ready() has them all.
+  const events: ReadyIterator<EventSourceMessage> = {
     [Symbol.asyncIterator]() {
       return this;
     },
     async next() {
-      if (opts.failAfter !== undefined && i === opts.failAfter) throw new ProviderError({ kind: 'upstream_error', provider: 'p', message: 'connection reset' });
-      return i < data.length ? { done: false, value: { data: data[i++]!, event: undefined, id: undefined } } : { done: true, value: undefined };
+      return take();
     },
+    ready: take,
     async return() {
       log.push('events closed');
       return { done: true, value: undefined };
@@ -62,6 +68,31 @@ describe('eventChunks', () => {
     expect(bad.log).toEqual(['events closed', 'cancelled']);
     const cut = fakeCall(['a', 'b'], { failAfter: 1 });
     await expect(collect(eventChunks(async () => cut.call, toChunk, 'p', 'END'))).rejects.toThrow('connection reset');
+    expect(cut.log).toContain('cancelled');
+  });
+
+  it('ready(): events already read become chunks without waiting, skipped ones passed over; the terminal event ends and releases', async () => {
+    const { call, log } = fakeCall(['a', 'ping', 'b', 'END', 'after']);
+    const it = eventChunks(async () => call, toChunk, 'p', 'END');
+    expect(it.ready()).toBeUndefined(); // not opened yet: only next() sends the request
+    expect((await it.next()).value).toEqual(chunk('a'));
+    expect(it.ready()).toEqual({ done: false, value: chunk('b') });
+    expect(log).toEqual([]);
+    expect(it.ready()).toEqual({ done: true, value: undefined });
+    expect(log).toEqual(['events closed', 'cancelled']);
+  });
+
+  it('ready(): an event the reader rejects, or a failed read, is thrown and releases the call', async () => {
+    const bad = fakeCall(['a', 'bad']);
+    const it = eventChunks(async () => bad.call, toChunk, 'p', 'END');
+    await it.next();
+    expect(() => it.ready()).toThrow('bad event');
+    expect(bad.log).toEqual(['events closed', 'cancelled']);
+    expect(it.ready()).toEqual({ done: true, value: undefined });
+    const cut = fakeCall(['a', 'b'], { failAfter: 1 });
+    const it2 = eventChunks(async () => cut.call, toChunk, 'p', 'END');
+    await it2.next();
+    expect(() => it2.ready()).toThrow('connection reset');
     expect(cut.log).toContain('cancelled');
   });
 

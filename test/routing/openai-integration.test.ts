@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import { closeUpstreamPools } from '../../src/core/http';
 import { ProviderError } from '../../src/core/errors';
 import { costUsd } from '../../src/core/routing/cost';
+import { readyResult } from '../../src/core/ready';
+import type { ChatChunk } from '../../src/core/schema';
 import { createSwitchyard, type RoutingSwitchyard } from '../../src/core/routing/switchyard';
 import type { CoreConfigInput } from '../../src/core/config';
 import { collect, fixtureJson, fixtureText, sseBody, SSE_HEADERS } from '../helpers/fixtures';
@@ -115,6 +117,24 @@ describe('routing through the real OpenAI-compatible adapters (nock)', () => {
     expect(story).toMatchObject({ model: 'openai/gpt-4.1-mini', usage: { prompt_tokens: 12, completion_tokens: 9 } });
     expect(story.costUsd).toBe(costUsd(story.pricing!, story.usage));
     expect(story.ttftMs).toBeDefined();
+  });
+
+  it('routed chunks already read are handed over without waiting (ready), and not once the caller aborted', async () => {
+    sy = gateway();
+    nock(OPENAI).post('/chat/completions').reply(200, fixtureText('openai/stream-basic.sse'), SSE_HEADERS);
+    const caller = new AbortController();
+    const s = await sy.stream(ask, { signal: caller.signal });
+    const chunks = s.chunks[Symbol.asyncIterator]();
+    // stream() resolved at the first content: the chunks read until then (role, first text), then
+    // more of the body, which arrived in the same read, are at hand.
+    const atHand: ChatChunk[] = [];
+    for (let r = readyResult(chunks); r && !r.done && atHand.length < 3; r = readyResult(chunks)) atHand.push(r.value);
+    expect(atHand).toHaveLength(3);
+    expect(textOf(atHand)).toBe('Hello! ¿Cómo estás? 👋');
+    caller.abort();
+    expect(readyResult(chunks)).toBeUndefined();
+    await expect(chunks.next()).rejects.toMatchObject({ status: 499 });
+    expect((await s.story).attempts[0]!.outcome).toBe('aborted');
   });
 
   it('a stream failing before content falls back; one cut after content errors and is not re-sent', async () => {

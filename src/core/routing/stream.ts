@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors';
+import { FINISHED, readyResult, type ReadyIterator } from '../ready';
 import type { ChatChunk, ChatResponse, Usage } from '../schema';
 import { callerAbortedError, type AttemptHandle, type AttemptResult, type CallState } from './attempt';
 import { StreamAssembler, hasContent } from './chunks';
@@ -99,6 +100,8 @@ export function partialError(err: ProviderError): ProviderError {
 interface RelaySteps {
   /** The upstream's next chunk, raced against the attempt's abort. */
   read(): Promise<IteratorResult<ChatChunk>>;
+  /** The upstream's next chunk if it is at hand now and the attempt was not aborted, else undefined. */
+  readReady(): IteratorResult<ChatChunk> | undefined;
   /** A chunk read from the upstream. */
   chunk(chunk: ChatChunk): void;
   /** The upstream ended; throws when its answer is incomplete. */
@@ -109,14 +112,12 @@ interface RelaySteps {
   stop(): void;
 }
 
-const FINISHED: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
 /**
  * The chunks of a routed stream: those read before it was chosen, then the rest of its upstream.
  * Hand-written rather than an async generator, which awaits every value it yields and queues each
  * request: allocation sampling under stream load put ~800 bytes per chunk in the generator relay.
  */
-class Relay implements AsyncIterableIterator<ChatChunk> {
+class Relay implements ReadyIterator<ChatChunk> {
   /** A read of the upstream is in flight (an abort then reaches the consumer through it). */
   reading = false;
   private index = 0;
@@ -134,10 +135,26 @@ class Relay implements AsyncIterableIterator<ChatChunk> {
   }
 
   next(): Promise<IteratorResult<ChatChunk>> {
-    if (this.index < this.buffered.length) return Promise.resolve({ done: false, value: this.buffered[this.index++]! });
-    if (this.done || this.ended) return Promise.resolve(FINISHED);
+    try {
+      const result = this.ready();
+      if (result) return Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     this.reading = true;
     return this.steps.read().then(this.onRead, this.onFailure);
+  }
+
+  ready(): IteratorResult<ChatChunk> | undefined {
+    if (this.index < this.buffered.length) return { done: false, value: this.buffered[this.index++]! };
+    if (this.done || this.ended) return FINISHED;
+    let result: IteratorResult<ChatChunk> | undefined;
+    try {
+      result = this.steps.readReady();
+    } catch (err) {
+      return this.onFailure(err);
+    }
+    return result && this.onRead(result);
   }
 
   return(): Promise<IteratorResult<ChatChunk>> {
@@ -197,6 +214,7 @@ export async function executeStream(engine: Engine, call: CallState, request: Ro
   if (value.ended) settle({ ok: true }, value.answer);
   const relay = new Relay(buffered, value.ended, {
     read: () => handle.race(iterator.next()),
+    readReady: () => (handle.controller.signal.aborted ? undefined : readyResult(iterator)),
     chunk: (chunk) => assembler.add(chunk),
     end: () => settle({ ok: true }, finishedAnswer(assembler, handle.model.provider)),
     fail: (err) => {

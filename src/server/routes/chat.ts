@@ -7,6 +7,7 @@ import { RoutingOptionsSchema, type CallOptions, type Plan, type RouteStory, typ
 import { abandonedCallStory } from '../../core/routing/story';
 import { parseRoutedRequest } from '../../core/routing/validate';
 import type { ChatChunk, ChatResponse } from '../../core/schema';
+import { readyResult } from '../../core/ready';
 import { chunkJson } from '../../core/wire-text';
 import { isModelAllowed, keyIdOf, type AccessControl, type KeyContext } from '../access';
 import { jsonReader } from '../body';
@@ -174,8 +175,13 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
   let heldUsage: ChatChunk | undefined;
   let last: ChatChunk | undefined;
   let text = '';
+  const chunks = routed.chunks[Symbol.asyncIterator]();
   try {
-    for await (const chunk of routed.chunks) {
+    // for await, but chunks already read leave without a promise each (readyResult).
+    for (;;) {
+      const next = readyResult(chunks) ?? (await chunks.next());
+      if (next.done) break;
+      const chunk = next.value;
       if (chunk.choices.length === 0) {
         // Usage arrives last: held so the decision story can travel with it.
         if (includeUsage && chunk.usage) heldUsage = chunk;
@@ -186,6 +192,8 @@ async function streamChat(res: ServerResponse, switchyard: Switchyard, request: 
       if (!events.event(chunkJson(chunk))) await events.drained();
     }
   } catch (err) {
+    // As for await would: a stream that did not fail itself is stopped (a no-op on one that did).
+    await chunks.return?.()?.catch(() => undefined);
     // The story resolves however the stream ended: usage and cost of what was sent still count.
     out.story = await routed.story;
     out.completion = text;
