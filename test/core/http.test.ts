@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { OpenAIAdapter } from '../../src/providers/openai';
-import { CallerAbortError, sendUpstream } from '../../src/core/http';
+import { CallerAbortError, closeUpstreamPools, sendUpstream } from '../../src/core/http';
 import { readyResult, type ReadyIterator } from '../../src/core/ready';
 import type { ChatChunk } from '../../src/core/schema';
 import { createSwitchyard } from '../../src/core/routing/switchyard';
@@ -235,6 +235,28 @@ describe('HTTP transport over real sockets', () => {
       res.write(': keep-alive\n\n');
     };
     await expect(collect(adapter.stream(req, { ...ctx(), timeouts: { totalMs: 100 } }))).rejects.toMatchObject({ kind: 'timeout', retryable: true });
+  });
+
+  it('sends to the URL it is given each time: path, query, credentials in the URL, and again after the pools were closed', async () => {
+    const seen: string[] = [];
+    handler = (r, res) => {
+      seen.push(`${r.url} ${r.headers.authorization ?? '-'}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(fixtureText('openai/chat-basic.json'));
+    };
+    const withCredentials = baseUrl.replace('http://', 'http://user:p%40ss@');
+    const send = (url: string) => sendUpstream({ provider: 'p', url, headers: {}, body: {}, ctx: { credentials: { baseUrl } }, readError: () => ({ message: 'x' }) }).then((call) => call.json());
+    await send(`${baseUrl}/chat/completions`);
+    await send(`${baseUrl}/other?alt=sse`);
+    await send(`${withCredentials}/chat/completions`);
+    await closeUpstreamPools();
+    await send(`${baseUrl}/chat/completions`);
+    expect(seen).toEqual([
+      '/v1/chat/completions -',
+      '/v1/other?alt=sse -',
+      `/v1/chat/completions Basic ${Buffer.from('user:p@ss').toString('base64')}`,
+      '/v1/chat/completions -',
+    ]);
   });
 
   it('reports a refused connection as a retryable upstream error', async () => {
