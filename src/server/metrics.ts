@@ -26,6 +26,27 @@ export function statusLabel(status: number): string {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
+ * A counter child's increments, added up here and handed to prom-client when the registry is read
+ * (the counters' collect()): prom-client hashes and validates the labels on every inc(), and a
+ * streamed chat request makes six of them.
+ */
+class PendingCount {
+  private pending = 0;
+
+  constructor(private readonly child: { inc(v: number): void }) {}
+
+  inc(v = 1): void {
+    if (v > 0) this.pending += v;
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    this.child.inc(this.pending);
+    this.pending = 0;
+  }
+}
+
+/**
  * Prometheus metrics of one app, in its own registry (several apps can share a process).
  * Children are cached by label values: prom-client hashes labels on every call otherwise.
  */
@@ -40,19 +61,20 @@ export class Metrics {
   private readonly cacheHits: Counter;
   private readonly http: Counter<'route' | 'status'>;
   readonly inFlight: Gauge;
-  private readonly counters = new Map<string, { inc(v?: number): void }>();
+  private readonly counters = new Map<string, PendingCount>();
   private readonly histograms = new Map<string, { observe(v: number): void }>();
 
   constructor(opts: { circuits?: () => CircuitState[]; defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'switchyard_chat_requests_total', help: 'Chat completion requests by answering model, provider and HTTP status.', labelNames: ['model', 'provider', 'status', 'stream'], registers });
+    const collect = () => this.flushCounts();
+    this.requests = new Counter({ name: 'switchyard_chat_requests_total', help: 'Chat completion requests by answering model, provider and HTTP status.', labelNames: ['model', 'provider', 'status', 'stream'], registers, collect });
     this.duration = new Histogram({ name: 'switchyard_chat_duration_seconds', help: 'Total time of a chat completion, fallbacks included, by answering model, provider and HTTP status.', labelNames: ['model', 'provider', 'status', 'stream'], buckets: LATENCY_BUCKETS, registers });
     this.ttft = new Histogram({ name: 'switchyard_chat_ttft_seconds', help: 'Time to the first token of the answering upstream.', labelNames: ['model', 'provider'], buckets: LATENCY_BUCKETS, registers });
-    this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens by model, provider and type (prompt, completion).', labelNames: ['model', 'provider', 'type'], registers });
-    this.cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD, from the usage providers reported.', labelNames: ['model', 'provider'], registers });
-    this.attempts = new Counter({ name: 'switchyard_upstream_attempts_total', help: 'Upstream attempts by model, provider and outcome (ok or error kind).', labelNames: ['model', 'provider', 'outcome'], registers });
-    this.cacheHits = new Counter({ name: 'switchyard_cache_hits_total', help: 'Answers served from the response cache.', registers });
-    this.http = new Counter({ name: 'switchyard_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers });
+    this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens by model, provider and type (prompt, completion).', labelNames: ['model', 'provider', 'type'], registers, collect });
+    this.cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD, from the usage providers reported.', labelNames: ['model', 'provider'], registers, collect });
+    this.attempts = new Counter({ name: 'switchyard_upstream_attempts_total', help: 'Upstream attempts by model, provider and outcome (ok or error kind).', labelNames: ['model', 'provider', 'outcome'], registers, collect });
+    this.cacheHits = new Counter({ name: 'switchyard_cache_hits_total', help: 'Answers served from the response cache.', registers, collect });
+    this.http = new Counter({ name: 'switchyard_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers, collect });
     this.inFlight = new Gauge({ name: 'switchyard_in_flight_requests', help: 'Chat requests being answered now.', registers });
     const circuits = opts.circuits;
     if (circuits) {
@@ -70,13 +92,17 @@ export class Metrics {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  private counter(key: string, make: () => { inc(v?: number): void }) {
+  private counter(key: string, make: () => { inc(v: number): void }): PendingCount {
     let c = this.counters.get(key);
     if (!c) {
-      c = make();
+      c = new PendingCount(make());
       this.counters.set(key, c);
     }
     return c;
+  }
+
+  private flushCounts(): void {
+    for (const c of this.counters.values()) c.flush();
   }
 
   private histogram(key: string, make: () => { observe(v: number): void }) {
@@ -107,7 +133,7 @@ export class Metrics {
       this.counter(`c|${model}|${provider}`, () => this.tokens.labels(model, provider, 'completion')).inc(story.usage.completion_tokens);
     }
     if (story.costUsd > 0) this.counter(`$|${model}|${provider}`, () => this.cost.labels(model, provider)).inc(story.costUsd);
-    if (story.cached) this.cacheHits.inc();
+    if (story.cached) this.counter('cache', () => this.cacheHits).inc();
     for (const a of story.attempts) {
       this.counter(`a|${a.key}|${a.provider}|${a.outcome}`, () => this.attempts.labels(a.key, a.provider, a.outcome)).inc();
     }
