@@ -9,7 +9,8 @@
 export interface ReadyIterator<T> extends AsyncIterableIterator<T> {
   /**
    * The next result when it is at hand now, undefined when it is not (then call next()). Throws
-   * what next() would have rejected with.
+   * what next() would have rejected with. Not for use while a next() is pending: that read is
+   * owed the next result.
    */
   ready(): IteratorResult<T> | undefined;
 }

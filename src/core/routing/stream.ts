@@ -148,6 +148,7 @@ class Relay implements ReadyIterator<ChatChunk> {
   ready(): IteratorResult<ChatChunk> | undefined {
     if (this.index < this.buffered.length) return { done: false, value: this.buffered[this.index++]! };
     if (this.done || this.ended) return FINISHED;
+    if (this.reading) return undefined;
     let result: IteratorResult<ChatChunk> | undefined;
     try {
       result = this.steps.readReady();
