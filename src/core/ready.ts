@@ -21,5 +21,18 @@ export function readyResult<T>(iterator: AsyncIterator<T>): IteratorResult<T> | 
   return ready === undefined ? undefined : ready.call(iterator);
 }
 
+/**
+ * What next() answers when ready() has the result: a settled promise (rejected when ready()
+ * threw), or undefined when the caller has to wait for the result.
+ */
+export function nextIfReady<T>(iterator: ReadyIterator<T>): Promise<IteratorResult<T>> | undefined {
+  try {
+    const result = iterator.ready();
+    return result && Promise.resolve(result);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
+
 /** The result of an iterator that has no more values. */
 export const FINISHED: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });

@@ -1,7 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { ProviderError } from '../core/errors';
 import type { UpstreamCall } from '../core/http';
-import { FINISHED, readyResult, type ReadyIterator } from '../core/ready';
+import { FINISHED, nextIfReady, readyResult, type ReadyIterator } from '../core/ready';
 import type { ChatChunk } from '../core/schema';
 
 /** What an adapter's event reader returns at the provider's terminal event ([DONE], message_stop). */
@@ -39,15 +39,7 @@ class EventChunks implements ReadyIterator<ChatChunk> {
   }
 
   next(): Promise<IteratorResult<ChatChunk>> {
-    if (this.events) {
-      try {
-        const result = this.ready();
-        if (result) return Promise.resolve(result);
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-      return this.events.next().then(this.onEvent, this.onFailure);
-    }
+    if (this.events) return nextIfReady(this) ?? this.events.next().then(this.onEvent, this.onFailure);
     if (this.done) return Promise.resolve(FINISHED);
     this.opening ??= this.open().then((call) => {
       this.call = call;

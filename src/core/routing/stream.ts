@@ -1,5 +1,5 @@
 import { ProviderError } from '../errors';
-import { FINISHED, readyResult, type ReadyIterator } from '../ready';
+import { FINISHED, nextIfReady, readyResult, type ReadyIterator } from '../ready';
 import type { ChatChunk, ChatResponse, Usage } from '../schema';
 import { callerAbortedError, type AttemptHandle, type AttemptResult, type CallState } from './attempt';
 import { StreamAssembler, hasContent } from './chunks';
@@ -135,12 +135,8 @@ class Relay implements ReadyIterator<ChatChunk> {
   }
 
   next(): Promise<IteratorResult<ChatChunk>> {
-    try {
-      const result = this.ready();
-      if (result) return Promise.resolve(result);
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    const atHand = nextIfReady(this);
+    if (atHand) return atHand;
     this.reading = true;
     return this.steps.read().then(this.onRead, this.onFailure);
   }
